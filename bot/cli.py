@@ -1,0 +1,105 @@
+"""The command line: ``chat``, ``ask``, ``run``, ``check``, ``eval`` (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_dotenv
+from bot.knowledge import check, default_data_dir, load
+from bot.replies import Turn
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run one command; return the exit code."""
+    load_dotenv()
+    parser = argparse.ArgumentParser(prog="careerbot", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("chat", help="talk to the bot in the terminal")
+    ask = sub.add_parser("ask", help="answer questions (arguments, or one per line on stdin)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("question", nargs="*")
+    sub.add_parser("run", help="serve Telegram")
+    chk = sub.add_parser("check", help="validate intents/ and knowledge/")
+    chk.add_argument("dir", nargs="?", type=Path)
+    ev = sub.add_parser("eval", help="intent accuracy report on a labelled set")
+    ev.add_argument("file", nargs="?", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "check":
+            return check_command(args.dir or default_data_dir())
+        if args.command == "ask":
+            return ask_command(args.question, args.json)
+        if args.command == "chat":
+            return chat_command()
+        if args.command == "eval":
+            from bot.evaluate import eval_command
+
+            return eval_command(args.file)
+        from bot.telegram_app import run_command
+
+        return run_command(Settings.from_env())
+    except KeyboardInterrupt:
+        return 130
+    except ConfigError as exc:
+        print(f"careerbot: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        from bot.config import redact
+
+        print(
+            f"careerbot: {redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def check_command(data_dir: Path) -> int:
+    """Validate the data under ``data_dir``; print a summary or one line per problem."""
+    kb, problems = check(data_dir)
+    for problem in problems:
+        print(problem)
+    if problems:
+        return 1
+    print(kb.summary())
+    return 0
+
+
+def ask_command(questions: list[str], as_json: bool) -> int:
+    """Answer each question as the first message of a fresh user."""
+    from bot.engine import Engine
+    from bot.store import Store
+
+    engine = Engine(load(), Store(":memory:"))
+    lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
+    for n, question in enumerate(lines):
+        turn = engine.handle(f"ask-{n}", question)
+        if as_json:
+            print(json.dumps(turn_json(question, turn), ensure_ascii=False), flush=True)
+        else:
+            print(turn.plain() + "\n", flush=True)
+    return 0
+
+
+def turn_json(question: str, turn: Turn) -> dict[str, object]:
+    """The ``ask --json`` object for one answered question (DESIGN.md's fields, nothing more)."""
+    return {
+        "question": question,
+        "matched": turn.matched,
+        "intent": turn.intent,
+        "score": round(turn.score, 4),
+        "text": turn.plain(),
+        "buttons": [b.label for b in turn.buttons],
+        "suggestions": turn.suggestions,
+        "sources": turn.sources,
+    }
+
+
+def chat_command() -> int:
+    """A terminal conversation: numbered buttons, /commands, EOF to leave."""
+    from bot.chat import run_chat
+
+    return run_chat(Settings.from_env())

@@ -1,0 +1,286 @@
+"""Load and validate the data folders (``intents/``, ``knowledge/``) into a :class:`Knowledge`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from rapidfuzz import utils
+
+from bot import dialogcheck
+from bot.schema import (
+    Dialog,
+    Entry,
+    Intent,
+    IntentsFile,
+    KnowledgeFile,
+    LexiconFile,
+    Response,
+    Source,
+    SourcesFile,
+)
+from bot.yamlfile import Loc, YamlDoc, YamlError, read
+
+M = TypeVar("M", bound=BaseModel)
+
+# Responses the engine relies on; `check` reports any that the knowledge lacks.
+REQUIRED_RESPONSES = (
+    "start",
+    "help",
+    "menu",
+    "off_topic",
+    "medical",
+    "empty",
+    "unsure",
+    "unknown_command",
+    "stale_button",
+    "cancelled",
+    "nothing_to_cancel",
+    "resume",
+    "forget_confirm",
+    "forgotten",
+    "forget_kept",
+    "feedback_thanks",
+    "export",
+    "non_text",
+    "error",
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the data, located as ``path:line``."""
+
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass
+class Knowledge:
+    """Everything the bot knows, validated and cross-referenced."""
+
+    sources: dict[str, Source] = field(default_factory=dict)
+    entries: dict[str, Entry] = field(default_factory=dict)
+    responses: dict[str, Response] = field(default_factory=dict)
+    dialogs: dict[str, Dialog] = field(default_factory=dict)
+    intents: dict[str, Intent] = field(default_factory=dict)
+    lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
+
+    def summary(self) -> str:
+        """One line with the counts, as ``check`` prints it."""
+        examples = sum(len(i.examples) for i in self.intents.values())
+        return (
+            f"ok: {len(self.entries)} entries, {len(self.responses)} responses, "
+            f"{len(self.dialogs)} dialogs, {len(self.intents)} intents ({examples} examples), "
+            f"{len(self.sources)} sources"
+        )
+
+    def cite(self, source_ids: list[str]) -> list[str]:
+        """Titles of the given sources, in order, without repeats."""
+        return list(dict.fromkeys(self.sources[s].title for s in source_ids if s in self.sources))
+
+
+class DataError(Exception):
+    """The data folders have problems; ``problems`` lists them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def default_data_dir() -> Path:
+    """The folder with ``intents/`` and ``knowledge/``: ``CAREERBOT_DATA_DIR``, else shipped."""
+    configured = os.environ.get("CAREERBOT_DATA_DIR")
+    if configured:
+        return Path(configured)
+    here = Path(__file__).resolve().parent
+    shipped = here / "data"  # inside an installed wheel
+    return shipped if (shipped / "knowledge").is_dir() else here.parent
+
+
+def load(data_dir: Path | None = None) -> Knowledge:
+    """Load and validate the data; raise :class:`DataError` listing every problem."""
+    knowledge, problems = check(data_dir or default_data_dir())
+    if problems:
+        raise DataError(problems)
+    return knowledge
+
+
+def check(data_dir: Path) -> tuple[Knowledge, list[Problem]]:
+    """Validate ``data_dir``; return what loaded and the problems found (empty when clean)."""
+    loader = _Loader(data_dir)
+    for sub in ("knowledge", "intents"):
+        if not (data_dir / sub).is_dir():
+            loader.problems.append(Problem(data_dir / sub, 1, "folder not found"))
+    if loader.problems:
+        return loader.kb, loader.problems
+    loader.load_sources(data_dir / "knowledge" / "sources.yaml")
+    for path in _yaml_files(data_dir / "knowledge", skip="sources.yaml"):
+        loader.load_knowledge(path)
+    lexicon = data_dir / "intents" / "lexicon.yaml"
+    if lexicon.exists():
+        loader.load_lexicon(lexicon)
+    for path in _yaml_files(data_dir / "intents", skip="lexicon.yaml"):
+        loader.load_intents(path)
+    loader.cross_check()
+    return loader.kb, sorted(loader.problems, key=lambda p: (str(p.path), p.line))
+
+
+def _yaml_files(folder: Path, skip: str) -> Iterator[Path]:
+    for path in sorted(folder.glob("*.y*ml")):
+        if path.name != skip:
+            yield path
+
+
+class _Loader:
+    """Collects models and problems file by file, remembering where each id was defined."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.kb = Knowledge()
+        self.problems: list[Problem] = []
+        self.where: dict[tuple[str, str], tuple[YamlDoc, Loc]] = {}
+
+    def problem(self, doc: YamlDoc, loc: Loc, message: str) -> None:
+        self.problems.append(Problem(doc.path, doc.line(loc), message))
+
+    def parse(self, path: Path, model: type[M]) -> tuple[YamlDoc, M] | None:
+        try:
+            doc = read(path)
+        except YamlError as exc:
+            self.problems.append(Problem(exc.path, exc.line, exc.message))
+            return None
+        try:
+            return doc, model.model_validate(doc.data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                self.problem(doc, tuple(err["loc"]), _describe(err))
+            return None
+
+    def add(self, kind: str, table: dict[str, Any], item: Any, doc: YamlDoc, loc: Loc) -> None:
+        if item.id in table:
+            first, _ = self.where[(kind, item.id)]
+            self.problem(
+                doc, (*loc, "id"), f"duplicate {kind} id '{item.id}' (first in {first.path})"
+            )
+            return
+        table[item.id] = item
+        self.where[(kind, item.id)] = (doc, loc)
+
+    def load_sources(self, path: Path) -> None:
+        if not path.exists():
+            self.problems.append(Problem(path, 1, "sources file not found"))
+            return
+        parsed = self.parse(path, SourcesFile)
+        if parsed:
+            doc, model = parsed
+            for i, source in enumerate(model.sources):
+                self.add("source", self.kb.sources, source, doc, ("sources", i))
+
+    def load_knowledge(self, path: Path) -> None:
+        parsed = self.parse(path, KnowledgeFile)
+        if not parsed:
+            return
+        doc, model = parsed
+        for i, entry in enumerate(model.entries):
+            self.add("entry", self.kb.entries, entry, doc, ("entries", i))
+        for i, response in enumerate(model.responses):
+            self.add("response", self.kb.responses, response, doc, ("responses", i))
+        for i, dialog in enumerate(model.dialogs):
+            self.add("dialog", self.kb.dialogs, dialog, doc, ("dialogs", i))
+
+    def load_lexicon(self, path: Path) -> None:
+        parsed = self.parse(path, LexiconFile)
+        if parsed:
+            self.kb.lexicon = parsed[1]
+
+    def load_intents(self, path: Path) -> None:
+        parsed = self.parse(path, IntentsFile)
+        if parsed:
+            doc, model = parsed
+            for i, intent in enumerate(model.intents):
+                self.add("intent", self.kb.intents, intent, doc, ("intents", i))
+
+    def cross_check(self) -> None:
+        kb = self.kb
+        for entry in kb.entries.values():
+            doc, loc = self.where[("entry", entry.id)]
+            if not entry.sources:
+                self.problem(doc, loc, f"entry '{entry.id}' has no source")
+            self.check_sources(doc, (*loc, "sources"), entry.sources)
+            for j, rel in enumerate(entry.related):
+                if rel not in kb.entries:
+                    self.problem(
+                        doc, (*loc, "related", j), f"related entry '{rel}' does not exist"
+                    )
+                elif rel == entry.id:
+                    self.problem(doc, (*loc, "related", j), f"entry '{rel}' relates to itself")
+            seen: set[str] = set()
+            for j, detail in enumerate(entry.details):
+                if detail.id in seen:
+                    self.problem(doc, (*loc, "details", j), f"duplicate detail id '{detail.id}'")
+                seen.add(detail.id)
+                self.check_sources(doc, (*loc, "details", j, "sources"), detail.sources)
+        for response in kb.responses.values():
+            doc, loc = self.where[("response", response.id)]
+            for j, button in enumerate(response.buttons):
+                self.check_target(doc, (*loc, "buttons", j), button.topic, button.dialog)
+        for dialog in kb.dialogs.values():
+            doc, loc = self.where[("dialog", dialog.id)]
+            for sub, message in dialogcheck.problems(dialog, set(kb.entries)):
+                self.problem(doc, (*loc, *sub), message)
+        self.check_intents()
+        if kb.sources:
+            missing = [r for r in REQUIRED_RESPONSES if r not in kb.responses]
+            if missing:
+                path = self.data_dir / "knowledge" / "responses.yaml"
+                self.problems.append(Problem(path, 1, f"missing responses: {', '.join(missing)}"))
+
+    def check_sources(self, doc: YamlDoc, loc: Loc, ids: list[str]) -> None:
+        for j, source in enumerate(ids):
+            if source not in self.kb.sources:
+                self.problem(doc, (*loc, j), f"source '{source}' is not in sources.yaml")
+
+    def check_target(self, doc: YamlDoc, loc: Loc, topic: str | None, dialog: str | None) -> None:
+        if topic is not None and topic not in self.kb.entries:
+            self.problem(doc, (*loc, "topic"), f"topic '{topic}' does not exist")
+        if dialog is not None and dialog not in self.kb.dialogs:
+            self.problem(doc, (*loc, "dialog"), f"dialog '{dialog}' does not exist")
+
+    def check_intents(self) -> None:
+        kb = self.kb
+        claimed: dict[str, str] = {}
+        for intent in kb.intents.values():
+            doc, loc = self.where[("intent", intent.id)]
+            if intent.answer is not None and intent.answer not in kb.entries:
+                self.problem(doc, (*loc, "answer"), f"entry '{intent.answer}' does not exist")
+            if intent.response is not None and intent.response not in kb.responses:
+                self.problem(
+                    doc, (*loc, "response"), f"response '{intent.response}' does not exist"
+                )
+            for j, example in enumerate(intent.examples):
+                key = utils.default_process(example)
+                owner = claimed.setdefault(key, intent.id)
+                if owner != intent.id:
+                    self.problem(
+                        doc,
+                        (*loc, "examples", j),
+                        f"example '{example}' is claimed by intents '{owner}' and '{intent.id}'",
+                    )
+
+
+def _describe(err: Any) -> str:
+    loc = ".".join(str(part) for part in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown field '{err['loc'][-1]}'"
+    if err["type"] == "missing":
+        return f"missing field '{err['loc'][-1]}'"
+    return f"{loc}: {err['msg']}" if loc else str(err["msg"])

@@ -1,0 +1,237 @@
+"""Intent matching: typo-tolerant, IDF-weighted word overlap plus rapidfuzz similarity.
+
+The pipeline for a message: rapidfuzz's ``default_process`` (lowercase, punctuation to spaces),
+spelling correction of unknown words against the vocabulary of the examples (rapidfuzz ``ratio``),
+the lexicon's synonyms, stopword removal. Then gates decide whether the bot may answer at all:
+a health question is redirected, and a question whose unknown words outnumber its known ones, or
+whose only known words are generic career words ("how do I become a pilot"), is off-topic.
+What passes is scored against every intent (see :meth:`Matcher.rank`); the README reports the
+numbers behind the blend and the thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process, utils
+
+from bot.schema import Intent, LexiconFile
+
+# Chosen with `python -m bot eval` on tests/data/labelled.yaml (see README, "Understanding").
+CONFIDENT = 0.52  # a top score at or above this answers ...
+MARGIN = 0.04  # ... when it leads the runner-up by at least this much
+UNSURE = 0.30  # between UNSURE and an answer: "did you mean"; below: off-topic
+FUZZY_WEIGHT = 0.3  # share of rapidfuzz token_sort_ratio in the blended score
+CENTROID_WEIGHT = 0.3  # share of the intent's pooled vocabulary in the word score
+MIN_CORRECTABLE = 4  # words shorter than this are not spell-corrected (too many false friends)
+
+
+class Outcome(StrEnum):
+    """What the matcher concluded about a message."""
+
+    CONFIDENT = "confident"
+    UNSURE = "unsure"
+    OFF_TOPIC = "off_topic"
+    MEDICAL = "medical"
+    EMPTY = "empty"
+
+
+@dataclass
+class Match:
+    """The verdict on one message: the outcome, the ranked intents, and the words understood."""
+
+    outcome: Outcome
+    ranked: list[tuple[str, float]] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+
+    @property
+    def intent(self) -> str | None:
+        """The best intent, or None when nothing scored."""
+        return self.ranked[0][0] if self.ranked else None
+
+    @property
+    def score(self) -> float:
+        """The best score, 0..1."""
+        return self.ranked[0][1] if self.ranked else 0.0
+
+
+class Matcher:
+    """Matches free text to intents; built once from the intents and the lexicon."""
+
+    def __init__(self, intents: list[Intent], lexicon: LexiconFile, extra_words: set[str]) -> None:
+        """Preprocess every example once; ``extra_words`` (detail names) join the vocabulary."""
+        self.stopwords = set(lexicon.stopwords)
+        self.generic = set(lexicon.generic)
+        self.medical = set(lexicon.medical)
+        places = {w for p in lexicon.places for w in utils.default_process(p).split()}
+        self._synonyms = _synonym_rule(lexicon.synonyms)
+        lexicon_words = {
+            w
+            for phrase in [*lexicon.synonyms, *(v for vs in lexicon.synonyms.values() for v in vs)]
+            for w in utils.default_process(phrase).split()
+        }
+        raw_words = {
+            w
+            for intent in intents
+            for ex in intent.examples
+            for w in utils.default_process(ex).split()
+        }
+        self.vocabulary = raw_words | lexicon_words | places | extra_words | self.stopwords
+        self.vocabulary |= self.generic | self.medical
+        self.places = places
+        self._vocab_list = sorted(self.vocabulary)
+        self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
+
+        self.example_text: list[str] = []
+        self.example_intent: list[str] = []
+        example_words: list[set[str]] = []
+        pooled: dict[str, set[str]] = defaultdict(set)
+        for intent in intents:
+            for ex in intent.examples:
+                words = self.content_words(self.normalize(ex))
+                self.example_text.append(" ".join(sorted(words)))
+                self.example_intent.append(intent.id)
+                example_words.append(set(words))
+                pooled[intent.id].update(words)
+        n = len(pooled)
+        df: dict[str, int] = defaultdict(int)
+        for pool in pooled.values():
+            for w in pool:
+                df[w] += 1
+        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+        self.unknown_idf = math.log(n + 1)
+        self.index: dict[str, list[int]] = defaultdict(list)
+        self.example_norm: list[float] = []
+        for i, example in enumerate(example_words):
+            for w in example:
+                self.index[w].append(i)
+            self.example_norm.append(self._norm(example))
+        self.pooled = dict(pooled)
+        self.pooled_norm = {k: self._norm(v) for k, v in pooled.items()}
+        self.pooled_index: dict[str, list[str]] = defaultdict(list)
+        for intent_id, pool in pooled.items():
+            for w in pool:
+                self.pooled_index[w].append(intent_id)
+
+    def _norm(self, words: set[str]) -> float:
+        return math.sqrt(sum(self.idf.get(w, self.unknown_idf) ** 2 for w in words)) or 1.0
+
+    def _correct_uncached(self, word: str) -> str:
+        if word in self.vocabulary or len(word) < MIN_CORRECTABLE or not word.isalpha():
+            return word
+        cutoff = 80 if len(word) < 7 else 75
+        found = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return found[0] if found else word
+
+    def normalize(self, text: str) -> list[str]:
+        """Lowercase, strip punctuation, correct typos and apply synonyms; return the words."""
+        words = utils.default_process(text).split()
+        corrected = " ".join(self._correct(w) for w in words)
+        return self._synonyms(corrected).split()
+
+    def content_words(self, words: list[str]) -> list[str]:
+        """The words that carry meaning: no stopwords, no repeats."""
+        return list(dict.fromkeys(w for w in words if w not in self.stopwords))
+
+    def match(self, text: str) -> Match:
+        """Classify ``text``: answer, suggest, redirect or reject."""
+        words = self.normalize(text[:2000])
+        content = self.content_words(words)
+        if not content:
+            has_words = bool(words) and any(w in self.vocabulary for w in words)
+            return Match(Outcome.OFF_TOPIC if has_words else Outcome.EMPTY, words=words)
+        if any(w in self.medical for w in content):
+            return Match(Outcome.MEDICAL, words=content)
+        known = [w for w in content if w in self.vocabulary]
+        unknown = len(content) - len(known)
+        anchors = [w for w in known if w not in self.generic and w not in self.places]
+        ranked = self.rank(content)
+        if unknown > len(known) or (unknown and not anchors):
+            return Match(Outcome.OFF_TOPIC, ranked, content)
+        if not ranked or ranked[0][1] < UNSURE:
+            return Match(Outcome.OFF_TOPIC, ranked, content)
+        top = ranked[0][1]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        if top >= CONFIDENT and top - runner_up >= MARGIN:
+            return Match(Outcome.CONFIDENT, ranked, content)
+        return Match(Outcome.UNSURE, ranked, content)
+
+    def rank(self, content: list[str]) -> list[tuple[str, float]]:
+        """Score every intent sharing a word with ``content``, best first.
+
+        Word score: IDF-weighted cosine with the best single example, blended with the cosine
+        against the intent's pooled words (which rewards paraphrases mixing several examples).
+        Final score: that blended with rapidfuzz ``ratio`` on the sorted words of the best example,
+        which catches near-copies with residual typos.
+        """
+        q = set(content)
+        q_norm = self._norm(q)
+        dots: dict[int, float] = defaultdict(float)
+        for w in q:
+            weight = self.idf.get(w, 0.0) ** 2
+            for i in self.index.get(w, ()):
+                dots[i] += weight
+        best: dict[str, float] = {}
+        for i, dot in dots.items():
+            cos = dot / (q_norm * self.example_norm[i])
+            intent_id = self.example_intent[i]
+            if cos > best.get(intent_id, 0.0):
+                best[intent_id] = cos
+        if not best:
+            return []
+        pooled_dot: dict[str, float] = defaultdict(float)
+        for w in q:
+            weight = self.idf.get(w, 0.0) ** 2
+            for intent_id in self.pooled_index.get(w, ()):
+                pooled_dot[intent_id] += weight
+        query_text = " ".join(sorted(q))
+        fuzzy: dict[str, float] = {}
+        candidates = [i for i in dots]
+        for _, score, pos in process.extract(
+            query_text,
+            {i: self.example_text[i] for i in candidates},
+            scorer=fuzz.ratio,
+            limit=None,
+        ):
+            intent_id = self.example_intent[pos]
+            fuzzy[intent_id] = max(fuzzy.get(intent_id, 0.0), score / 100)
+        scores: dict[str, float] = {}
+        for intent_id, cos in best.items():
+            pooled = pooled_dot[intent_id] / (q_norm * self.pooled_norm[intent_id])
+            word = (1 - CENTROID_WEIGHT) * cos + CENTROID_WEIGHT * pooled
+            scores[intent_id] = (1 - FUZZY_WEIGHT) * word + FUZZY_WEIGHT * fuzzy.get(
+                intent_id, 0.0
+            )
+        return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _synonym_rule(synonyms: dict[str, list[str]]) -> _Rewriter:
+    table: dict[str, str] = {}
+    for canonical, variants in synonyms.items():
+        target = utils.default_process(canonical)
+        for variant in variants:
+            key = utils.default_process(variant)
+            if key and key != target:
+                table[key] = target
+    return _Rewriter(table)
+
+
+class _Rewriter:
+    """Replaces whole-word phrases, longest first, in one pass."""
+
+    def __init__(self, table: dict[str, str]) -> None:
+        self.table = table
+        keys = sorted(table, key=len, reverse=True)
+        self.pattern = (
+            re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b") if keys else None
+        )
+
+    def __call__(self, text: str) -> str:
+        if self.pattern is None:
+            return text
+        return self.pattern.sub(lambda m: self.table[m.group(0)], text)

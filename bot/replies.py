@@ -1,0 +1,91 @@
+"""Reply objects the engine returns and channels render: text, buttons, sources."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_MESSAGE = 4096  # Telegram's limit for one message
+MAX_CALLBACK = 64  # Telegram's limit for callback data, in bytes
+MAX_LABEL = 40
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button: what it says and the data it sends back when pressed."""
+
+    label: str
+    data: str
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > MAX_CALLBACK:
+            raise ValueError(f"callback data over {MAX_CALLBACK} bytes: {self.data!r}")
+
+
+@dataclass
+class Reply:
+    """One message: an optional bold title, the body, its sources and its buttons."""
+
+    text: str
+    title: str | None = None
+    sources: list[str] = field(default_factory=list)
+    buttons: list[Button] = field(default_factory=list)
+
+    def plain(self) -> str:
+        """The message as plain text, as a user would read it."""
+        parts = [p for p in (self.title, self.text) if p]
+        body = "\n".join(parts)
+        if self.sources:
+            body += "\n\nSources: " + "; ".join(self.sources)
+        return body
+
+
+@dataclass
+class Turn:
+    """What the engine did with one message: the replies plus how it understood the message."""
+
+    replies: list[Reply]
+    intent: str | None = None
+    score: float = 0.0
+    matched: bool = False
+    suggestions: list[str] = field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        """Every source named by the replies, without repeats."""
+        return list(dict.fromkeys(s for r in self.replies for s in r.sources))
+
+    @property
+    def buttons(self) -> list[Button]:
+        """Every button offered, in order."""
+        return [b for r in self.replies for b in r.buttons]
+
+    def plain(self) -> str:
+        """All replies as plain text, separated by a blank line."""
+        return "\n\n".join(r.plain() for r in self.replies)
+
+
+def short(label: str, limit: int = MAX_LABEL) -> str:
+    """Cut a button label to ``limit`` characters at a word boundary."""
+    if len(label) <= limit:
+        return label
+    cut = label[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:(-")
+    return cut + "…"
+
+
+def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
+    """Split ``text`` into chunks of at most ``limit`` characters, at paragraph breaks first."""
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks

@@ -1,0 +1,179 @@
+"""Pydantic models for the YAML data: sources, knowledge entries, responses, dialogs, intents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Ids travel in callback data (64 bytes) and logs: short, stable, readable.
+Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=24)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=3500)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Word = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+$")]
+
+
+class Strict(BaseModel):
+    """A model that rejects unknown keys, so a typo in YAML is an error, not a silent default."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(Strict):
+    """One of the source documents an answer cites."""
+
+    id: Id
+    file: str
+    title: str
+
+
+class SourcesFile(Strict):
+    """``knowledge/sources.yaml``."""
+
+    version: Literal[1]
+    sources: list[Source]
+
+
+class Detail(Strict):
+    """A piece of an entry that a short follow-up can ask for ("how do I keep it?")."""
+
+    id: Id
+    names: list[Word] = Field(min_length=1)
+    answer: Text
+    sources: list[Id] = []
+
+
+class Entry(Strict):
+    """A knowledge entry: one topic's answer with its sources and follow-ups."""
+
+    id: Id
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+    answer: Text
+    more: Text | None = None
+    details: list[Detail] = []
+    sources: list[Id] = []
+    related: list[Id] = []
+
+
+class Button(Strict):
+    """A button in a response: a label and what pressing it does (``topic``, ``dialog``)."""
+
+    label: Label
+    topic: Id | None = None
+    dialog: Id | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Button:
+        if (self.topic is None) == (self.dialog is None):
+            raise ValueError("a button needs exactly one of topic or dialog")
+        return self
+
+
+class Response(Strict):
+    """One of the bot's own replies (greeting, help, redirects): no source needed."""
+
+    id: Id
+    text: Text
+    buttons: list[Button] = []
+
+
+class Option(Strict):
+    """A button of a dialog step: its value and the step it leads to."""
+
+    id: Id
+    label: Label
+    next: Id
+
+
+class Range(Strict):
+    """Maps a typed number below ``under`` (the last range: any number) to a slot value."""
+
+    under: float | None = None
+    value: Id
+
+
+class Step(Strict):
+    """A dialog step: a question answered by a button, or by typed text when ``input`` is set."""
+
+    id: Id
+    ask: Text
+    slot: Id
+    options: list[Option] = []
+    input: Literal["number"] | None = None
+    min: float = 0
+    max: float = 100
+    ranges: list[Range] = []
+    invalid: Text | None = None
+    next: Id | None = None
+
+    @model_validator(mode="after")
+    def _options_or_input(self) -> Step:
+        if self.input is None and not self.options:
+            raise ValueError("a step needs options (buttons) or input: number")
+        if self.input is not None and (self.options or not self.ranges or self.next is None):
+            raise ValueError("an input step needs ranges and next, and no options")
+        return self
+
+
+class Result(Strict):
+    """A dialog's end: chosen when every slot in ``when`` has one of the listed values."""
+
+    id: Id
+    when: dict[Id, list[Id]] = {}
+    text: Text
+    entries: list[Id] = Field(min_length=1)
+
+
+class Dialog(Strict):
+    """A guided flow: steps that fill slots, then the first result whose conditions hold."""
+
+    id: Id
+    title: Label
+    command: Id | None = None
+    start: Id
+    steps: list[Step] = Field(min_length=1)
+    results: list[Result] = Field(min_length=1)
+
+
+class KnowledgeFile(Strict):
+    """A ``knowledge/*.yaml`` file: entries, responses and dialogs."""
+
+    version: Literal[1]
+    entries: list[Entry] = []
+    responses: list[Response] = []
+    dialogs: list[Dialog] = []
+
+
+class Intent(Strict):
+    """An intent: example phrasings and the entry (or response) that answers them."""
+
+    id: Id
+    answer: Id | None = None
+    response: Id | None = None
+    examples: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(
+        min_length=8
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Intent:
+        if (self.answer is None) == (self.response is None):
+            raise ValueError("an intent needs exactly one of answer or response")
+        return self
+
+
+class IntentsFile(Strict):
+    """An ``intents/*.yaml`` file."""
+
+    version: Literal[1]
+    intents: list[Intent]
+
+
+class LexiconFile(Strict):
+    """``intents/lexicon.yaml``: words shared by all intents."""
+
+    version: Literal[1]
+    synonyms: dict[str, list[str]] = {}
+    generic: list[str] = []
+    stopwords: list[str] = []
+    medical: list[str] = []
+    places: list[str] = []

@@ -1,0 +1,218 @@
+"""The SQLite store: users' profiles, dialog state and context, feedback, unanswered questions.
+
+One file (``CAREERBOT_DB``), WAL mode, a versioned schema migrated at open. Every write commits
+before the method returns, so a reply that says "saved" is only sent after the data is on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MIGRATIONS: list[str] = [
+    # 1: users, feedback and the questions the bot could not answer
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        created REAL NOT NULL,
+        profile TEXT NOT NULL DEFAULT '{}',
+        context TEXT NOT NULL DEFAULT '{}',
+        dialog TEXT,
+        tz TEXT,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE feedback (
+        user_id TEXT NOT NULL,
+        entry TEXT NOT NULL,
+        helpful INTEGER NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (user_id, entry)
+    );
+    CREATE TABLE unanswered (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        text TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        at REAL NOT NULL
+    );
+    CREATE INDEX unanswered_text ON unanswered (text);
+    """,
+]
+
+
+class StoreError(Exception):
+    """The database cannot be used; the message is one line naming the file."""
+
+
+@dataclass
+class User:
+    """What the store keeps about one user."""
+
+    id: str
+    profile: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
+    dialog: dict[str, Any] | None = None
+    tz: str | None = None
+    active: bool = True
+
+
+def default_db_path() -> Path:
+    """``CAREERBOT_DB``, else ``careerbot.db`` in the user's data directory."""
+    configured = os.environ.get("CAREERBOT_DB")
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "careerbot" / "careerbot.db"
+
+
+class Store:
+    """A connection to the careerbot database."""
+
+    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
+        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works)."""
+        self.path = str(path)
+        self.clock = clock
+        try:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(f"{self.path}: cannot use the database ({exc})") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise sqlite3.DatabaseError(f"schema version {version} is newer than this careerbot")
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        try:
+            self.db.execute(sql, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: write failed ({exc})") from None
+
+    def user(self, user_id: str) -> User:
+        """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`)."""
+        row = self.db.execute(
+            "SELECT profile, context, dialog, tz, active FROM users WHERE id = ?", (user_id,)
+        ).fetchone()
+        if row is None:
+            return User(user_id)
+        profile, context, dialog, tz, active = row
+        return User(
+            user_id,
+            json.loads(profile),
+            json.loads(context),
+            json.loads(dialog) if dialog else None,
+            tz,
+            bool(active),
+        )
+
+    def save(self, user: User) -> None:
+        """Write the user's state and commit."""
+        self._write(
+            """INSERT INTO users (id, created, profile, context, dialog, tz, active)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT (id) DO UPDATE SET profile = excluded.profile,
+                 context = excluded.context, dialog = excluded.dialog, tz = excluded.tz,
+                 active = excluded.active""",
+            (
+                user.id,
+                self.clock(),
+                json.dumps(user.profile),
+                json.dumps(user.context),
+                json.dumps(user.dialog) if user.dialog is not None else None,
+                user.tz,
+                int(user.active),
+            ),
+        )
+
+    def set_active(self, user_id: str, active: bool) -> None:
+        """Mark a user active or inactive (inactive: they blocked the bot)."""
+        self._write("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
+
+    def record_unanswered(self, user_id: str, text: str, outcome: str) -> None:
+        """Remember a question the bot could not answer with confidence, for curators."""
+        self._write(
+            "INSERT INTO unanswered (user_id, text, outcome, at) VALUES (?, ?, ?, ?)",
+            (user_id, text[:500], outcome, self.clock()),
+        )
+
+    def record_feedback(self, user_id: str, entry: str, helpful: bool) -> None:
+        """Remember whether an answer helped (one vote per user and entry; the last one counts)."""
+        self._write(
+            """INSERT INTO feedback (user_id, entry, helpful, at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (user_id, entry) DO UPDATE SET helpful = excluded.helpful,
+               at = excluded.at""",
+            (user_id, entry, int(helpful), self.clock()),
+        )
+
+    def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
+        """The most frequent questions the bot could not answer, with their counts."""
+        rows = self.db.execute(
+            """SELECT lower(text), count(*) AS n FROM unanswered GROUP BY lower(text)
+               ORDER BY n DESC, max(at) DESC LIMIT ?""",
+            (limit,),
+        ).fetchall()
+        return [(str(text), int(n)) for text, n in rows]
+
+    def unhelpful(self, limit: int = 10) -> list[tuple[str, int]]:
+        """Entries most often marked not helpful, with their counts."""
+        rows = self.db.execute(
+            """SELECT entry, count(*) AS n FROM feedback WHERE helpful = 0 GROUP BY entry
+               ORDER BY n DESC LIMIT ?""",
+            (limit,),
+        ).fetchall()
+        return [(str(entry), int(n)) for entry, n in rows]
+
+    def export(self, user_id: str) -> dict[str, Any]:
+        """Everything stored about one user, as plain data."""
+        user = self.user(user_id)
+        return {
+            "user": user.id,
+            "profile": user.profile,
+            "context": user.context,
+            "dialog": user.dialog,
+            "timezone": user.tz,
+            "feedback": [
+                {"entry": e, "helpful": bool(h)}
+                for e, h in self.db.execute(
+                    "SELECT entry, helpful FROM feedback WHERE user_id = ?", (user_id,)
+                )
+            ],
+            "unanswered_questions": [
+                t
+                for (t,) in self.db.execute(
+                    "SELECT text FROM unanswered WHERE user_id = ? ORDER BY at", (user_id,)
+                )
+            ],
+        }
+
+    def forget(self, user_id: str) -> None:
+        """Delete everything stored about one user."""
+        try:
+            self.db.execute("BEGIN")
+            for table, column in (
+                ("users", "id"),
+                ("feedback", "user_id"),
+                ("unanswered", "user_id"),
+            ):
+                self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: delete failed ({exc})") from None

@@ -1,0 +1,380 @@
+"""The Telegram channel: python-telegram-bot handlers that pass updates to the engine.
+
+No business logic lives here: handlers translate an update into ``engine.handle``/``engine.press``
+and the returned replies into Telegram messages (HTML, split under 4096 characters, buttons).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+# Opt in to timedelta time periods now, so reading RetryAfter.retry_after raises no deprecation.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import TOKEN_SHAPE, ConfigError, Settings, redact
+from bot.engine import Engine
+from bot.knowledge import DataError, check, default_data_dir, load
+from bot.logs import setup_logging
+from bot.replies import MAX_MESSAGE, Reply, Turn, split_text
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+PUBLIC_COMMANDS = [
+    ("start", "Start and see the menu"),
+    ("menu", "Guided tours and main topics"),
+    ("help", "What I can do"),
+    ("certifications", "Which certification fits me"),
+    ("degrees", "Which degree to get"),
+    ("path", "My next career step"),
+    ("remind", "Set a reminder: /remind 2027-03-14 CMM exam"),
+    ("reminders", "My reminders"),
+    ("timezone", "Set my time zone: /timezone Europe/Berlin"),
+    ("export", "Everything stored about me"),
+    ("forget", "Delete everything stored about me"),
+    ("cancel", "Leave the current guided tour"),
+]
+SEND_ATTEMPTS = 4
+MAX_CONCURRENT_UPDATES = 64
+
+
+@dataclass
+class Services:
+    """What the handlers need, kept in ``application.bot_data``."""
+
+    engine: Engine
+    settings: Settings
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    """The services of the running application."""
+    found: Services = context.bot_data["services"]
+    return found
+
+
+class PerUserOrder(BaseUpdateProcessor):
+    """Processes updates concurrently, but each user's updates one at a time, in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        """Allow up to ``max_concurrent_updates`` users' updates at once."""
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Wait for this user's earlier updates, then process this one."""
+        key = _owner(update)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+def _owner(update: object) -> int:
+    if isinstance(update, Update):
+        if update.effective_user:
+            return update.effective_user.id
+        if update.effective_chat:
+            return update.effective_chat.id
+    return 0
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+
+def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """A reply as HTML messages under Telegram's limit; the buttons go on the last one."""
+    head = f"<b>{escape(reply.title)}</b>\n" if reply.title else ""
+    foot = f"\n\n<i>Sources: {escape('; '.join(reply.sources))}</i>" if reply.sources else ""
+    room = MAX_MESSAGE - len(head) - len(foot) - 16
+    chunks = split_text(escape(reply.text), room)
+    chunks[0] = head + chunks[0]
+    chunks[-1] += foot
+    last = len(chunks) - 1
+    return [(chunk, _keyboard(reply) if i == last else None) for i, chunk in enumerate(chunks)]
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    rows: list[list[InlineKeyboardButton]] = []
+    for button in reply.buttons:
+        key = InlineKeyboardButton(button.label, callback_data=button.data)
+        # short buttons (feedback, yes/no) share a row; topic buttons get their own
+        if rows and len(button.label) <= 14 and len(rows[-1]) == 1 and len(rows[-1][0].text) <= 14:
+            rows[-1].append(key)
+        else:
+            rows.append([key])
+    return InlineKeyboardMarkup(rows)
+
+
+async def send_turn(context: ContextTypes.DEFAULT_TYPE, chat_id: int, turn: Turn) -> None:
+    """Send every reply of ``turn`` to ``chat_id``."""
+    for reply in turn.replies:
+        for text, markup in render(reply):
+            await send_text(context, chat_id, text, markup)
+
+
+async def send_text(
+    context: ContextTypes.DEFAULT_TYPE,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send one message, waiting out flood limits and retrying failed connections.
+
+    A timed-out send is not repeated: Telegram may already have delivered it, and a chat reply
+    sent twice is worse than one the user can ask for again.
+    """
+    for attempt in range(1, SEND_ATTEMPTS + 1):
+        try:
+            return await context.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup
+            )
+        except Forbidden:
+            log.info("chat %s blocked the bot; marking inactive", chat_id)
+            services(context).engine.store.set_active(str(chat_id), False)
+            return None
+        except RetryAfter as exc:
+            wait = _seconds(exc.retry_after)
+            log.warning("flood limit: waiting %.1f s before resending", wait)
+            await asyncio.sleep(wait)
+        except TimedOut:
+            log.warning("send to chat %s timed out; not repeating it", chat_id)
+            return None
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            if attempt == SEND_ATTEMPTS:
+                raise
+            log.warning("send failed (%s); retry %d", redact(str(exc)), attempt)
+            await asyncio.sleep(0.2 * 2**attempt)
+    return None
+
+
+def _seconds(value: object) -> float:
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+
+
+# --- handlers --------------------------------------------------------------------------------
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a text message (in groups: only when the bot is mentioned)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    text = message.text
+    if message.chat.type != "private":
+        mention = f"@{context.bot.username}"
+        if mention.lower() not in text.lower():
+            return
+        text = text.replace(mention, " ").replace(mention.lower(), " ")
+    turn = services(context).engine.handle(str(user.id), text)
+    await send_turn(context, message.chat_id, turn)
+
+
+async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pass a /command to the engine (it also answers unknown commands)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    engine = services(context).engine
+    if message.text.split()[0].split("@")[0].lower() == "/export":
+        await export(update, context)
+        return
+    turn = engine.handle(str(user.id), message.text)
+    await send_turn(context, message.chat_id, turn)
+
+
+async def export(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the user everything stored about them, as a JSON file."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    engine = services(context).engine
+    data = json.dumps(engine.store.export(str(user.id)), indent=2, ensure_ascii=False)
+    intro = engine.export(str(user.id)).text.split("\n\n", 1)[0]
+    await context.bot.send_document(
+        message.chat_id, data.encode(), filename="careerbot-export.json", caption=intro
+    )
+
+
+async def admin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Run /report or /reload for admins; anyone else gets the unknown-command reply."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.text is None:
+        return
+    svc = services(context)
+    if user.id not in svc.settings.admin_ids:
+        await command(update, context)
+        return
+    name = message.text.split()[0].split("@")[0].lower()
+    text = report(svc.engine) if name == "/report" else reload_data(svc)
+    for chunk in split_text(text):
+        await send_text(context, message.chat_id, escape(chunk))
+
+
+def report(engine: Engine) -> str:
+    """The curators' report: frequent unanswered questions and answers marked unhelpful."""
+    lines = ["Most frequent unanswered questions:"]
+    lines += [f"{n} x {text}" for text, n in engine.store.top_unanswered(15)] or ["(none)"]
+    lines += ["", "Answers marked not helpful:"]
+    lines += [f"{n} x {entry}" for entry, n in engine.store.unhelpful(15)] or ["(none)"]
+    return "\n".join(lines)
+
+
+def reload_data(svc: Services) -> str:
+    """Re-read the data folders; swap them in only if they validate."""
+    kb, problems = check(svc.settings.data_dir or default_data_dir())
+    if problems:
+        listed = "\n".join(str(p) for p in problems[:30])
+        return f"Not reloaded: {len(problems)} problem(s); still serving the old data.\n{listed}"
+    svc.engine.swap(kb)
+    return f"Reloaded. {kb.summary()}"
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Pass a button press to the engine; always answer the callback query."""
+    query, user = update.callback_query, update.effective_user
+    if query is None or user is None:
+        return
+    await query.answer()
+    turn = services(context).engine.press(str(user.id), query.data or "")
+    chat_id = query.message.chat.id if query.message else user.id
+    await send_turn(context, chat_id, turn)
+
+
+async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Tell the user that only text is understood (stickers, photos, voice, files...)."""
+    message = update.effective_message
+    if message is None or message.chat.type != "private":
+        return
+    engine = services(context).engine
+    await send_turn(context, message.chat_id, Turn([engine.response("non_text")]))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure once and tell the user something went wrong; the bot goes on."""
+    log.error("update failed: %s", redact(repr(context.error)), exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        engine = services(context).engine
+        try:
+            await context.bot.send_message(update.effective_chat.id, engine.response("error").text)
+        except Exception as exc:  # the apology itself failed: nothing more to do than log it
+            log.warning("could not send the error reply: %s", redact(repr(exc)))
+
+
+async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the public commands with Telegram."""
+    await application.bot.set_my_commands([BotCommand(c, d) for c, d in PUBLIC_COMMANDS])
+
+
+# --- wiring ----------------------------------------------------------------------------------
+
+
+def build_application(settings: Settings, engine: Engine) -> Application:  # type: ignore[type-arg]
+    """The python-telegram-bot Application with every handler, in the order they are tried."""
+    assert settings.token
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.api_base_url)
+        .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
+        .post_init(post_init)
+    )
+    if settings.rate_limit > 0:
+        limiter = AIORateLimiter(overall_max_rate=settings.rate_limit, max_retries=3)
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+    app = builder.build()
+    app.bot_data["services"] = Services(engine, settings)
+    new = filters.UpdateType.MESSAGE  # edited messages are ignored
+    app.add_handler(CommandHandler(["report", "reload"], admin_command, filters=new))
+    app.add_handler(MessageHandler(new & filters.COMMAND, command))
+    app.add_handler(MessageHandler(new & filters.TEXT, text_message))
+    app.add_handler(MessageHandler(new & ~filters.TEXT, not_text))
+    app.add_handler(CallbackQueryHandler(button))
+    app.add_error_handler(on_error)
+    return app
+
+
+def run_command(settings: Settings) -> int:
+    """``python -m bot run``: serve Telegram until SIGINT/SIGTERM."""
+    setup_logging(settings.log_level)
+    if not settings.token:
+        print(
+            "careerbot: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)", file=sys.stderr
+        )
+        return 2
+    if not TOKEN_SHAPE.match(settings.token):
+        print(
+            "careerbot: TELEGRAM_BOT_TOKEN is malformed (expected 123456:ABC...)", file=sys.stderr
+        )
+        return 2
+    try:
+        engine = Engine(load(settings.data_dir), Store(settings.db_path))
+    except DataError as exc:
+        print(
+            f"careerbot: the data has {len(exc.problems)} problem(s); run `check`", file=sys.stderr
+        )
+        return 1
+    app = build_application(settings, engine)
+    log.info("careerbot starting (%s)", "webhook" if settings.webhook_url else "long polling")
+    if settings.webhook_url:
+        app.run_webhook(
+            listen="0.0.0.0",
+            port=settings.port,
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    engine.store.close()
+    log.info("careerbot stopped")
+    return 0
+
+
+__all__ = ["ConfigError", "build_application", "render", "run_command"]
