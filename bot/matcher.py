@@ -19,6 +19,7 @@ from enum import StrEnum
 from functools import lru_cache
 
 from rapidfuzz import fuzz, process, utils
+from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.schema import Intent, LexiconFile
 
@@ -84,7 +85,9 @@ class Matcher:
         self.vocabulary = raw_words | lexicon_words | places | extra_words | self.stopwords
         self.vocabulary |= self.generic | self.medical
         self.places = places
-        self._vocab_list = sorted(self.vocabulary)
+        self._by_initial: dict[str, list[str]] = defaultdict(list)
+        for word in sorted(self.vocabulary):
+            self._by_initial[word[:1]].append(word)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
         self.example_text: list[str] = []
@@ -122,10 +125,20 @@ class Matcher:
         return math.sqrt(sum(self.idf.get(w, self.unknown_idf) ** 2 for w in words)) or 1.0
 
     def _correct_uncached(self, word: str) -> str:
+        """The vocabulary word ``word`` is a typo of, or ``word`` itself.
+
+        Typos rarely hit the first letter, and an edit distance of 1 (2 for long words) keeps
+        real words apart: "salry" -> "salary", but "engineer" stays (not "beginner").
+        """
         if word in self.vocabulary or len(word) < MIN_CORRECTABLE or not word.isalpha():
             return word
-        cutoff = 80 if len(word) < 7 else 75
-        found = process.extractOne(word, self._vocab_list, scorer=fuzz.ratio, score_cutoff=cutoff)
+        max_edits = 1 if len(word) < 8 else 2
+        found = process.extractOne(
+            word,
+            self._by_initial.get(word[0], []),
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=max_edits,
+        )
         return found[0] if found else word
 
     def normalize(self, text: str) -> list[str]:

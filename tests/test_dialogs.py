@@ -1,0 +1,182 @@
+"""Guided dialogs: every path ends in a fitting result; bad answers, restarts and stale buttons."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from bot.dialogcheck import paths, pick_result
+from bot.engine import Engine
+from bot.knowledge import Knowledge
+from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Turn
+from bot.schema import Dialog, Step
+from bot.store import Store
+
+counter = itertools.count()
+
+
+def button(turn: Turn, prefix: str, suffix: str = "") -> str:
+    """The data of the first button starting with ``prefix`` and ending with ``suffix``."""
+    for b in turn.buttons:
+        if b.data.startswith(prefix) and b.data.endswith(suffix):
+            return b.data
+    raise AssertionError(f"no button {prefix}*{suffix} in {[b.data for b in turn.buttons]}")
+
+
+def number_for(step: Step, value: str) -> str:
+    """A typed number that falls in the range giving ``value``."""
+    low = step.min
+    for r in step.ranges:
+        high = r.under if r.under is not None else step.max
+        if r.value == value:
+            return f"{(low + high) / 2:g}" if r.under is not None else f"{low:g}"
+        low = high
+    raise AssertionError(value)
+
+
+def walk(engine: Engine, user: str, dialog: Dialog, answers: dict[str, str]) -> Turn:
+    """Start ``dialog`` and answer each asked step from ``answers``; return the last turn."""
+    steps = {s.id: s for s in dialog.steps}
+    turn = engine.press(user, f"d:{dialog.id}")
+    for _ in range(len(dialog.steps) + 1):
+        state = engine.store.user(user).dialog
+        if state is None:
+            return turn
+        step = steps[state["step"]]
+        value = answers[step.slot]
+        if step.input:
+            turn = engine.handle(user, number_for(step, value))
+        else:
+            turn = engine.press(user, button(turn, "a:", f":{step.id}:{value}"))
+    raise AssertionError("dialog did not end")
+
+
+def test_every_path_of_every_dialog_reaches_its_result(engine: Engine, kb: Knowledge):
+    walked = 0
+    for dialog in kb.dialogs.values():
+        for answers in paths(dialog):
+            user = f"walker-{next(counter)}"
+            turn = walk(engine, user, dialog, answers)
+            result = pick_result(dialog, answers)
+            assert result is not None
+            final = turn.replies[-1]
+            assert final.text == result.text, (dialog.id, answers)
+            assert final.sources, "a recommendation names its sources"
+            topics = {b.data for b in final.buttons}
+            assert {f"t:{e}" for e in result.entries} <= topics
+            assert len(final.plain()) <= MAX_MESSAGE
+            assert all(len(b.data.encode()) <= MAX_CALLBACK for b in turn.buttons)
+            walked += 1
+    assert walked >= 4
+
+
+def test_commands_open_their_dialogs(engine: Engine, kb: Knowledge):
+    for command, dialog_id in (("certifications", "cert_finder"), ("degrees", "degree_planner"),
+                               ("path", "next_step")):
+        turn = engine.handle(f"cmd-{command}", f"/{command}")
+        first = kb.dialogs[dialog_id].steps[0]
+        assert turn.replies[-1].text.startswith(first.ask)
+
+
+def _to_years_step(engine: Engine, user: str) -> Turn:
+    turn = engine.handle(user, "/certifications")
+    turn = engine.press(user, button(turn, "a:", ":setting:hospital"))
+    return engine.press(user, button(turn, "a:", ":interest:quality"))
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5", "75", "", "five-ish", "nan", "1e999"])
+def test_bad_typed_answers_are_re_asked(engine: Engine, kb: Knowledge, bad: str):
+    user = f"bad-{next(counter)}"
+    _to_years_step(engine, user)
+    turn = engine.handle(user, bad)
+    years = next(s for s in kb.dialogs["cert_finder"].steps if s.slot == "years")
+    assert years.invalid in turn.plain() or kb.responses["empty"].text in turn.plain()
+    assert engine.store.user(user).dialog["step"] == years.id
+    turn = engine.handle(user, "4 years")
+    assert engine.store.user(user).dialog is None
+    assert "my suggestion" in (turn.replies[-1].title or "")
+
+
+def test_dialog_resumes_after_a_restart(tmp_path, kb: Knowledge):
+    path = tmp_path / "bot.db"
+    first = Engine(kb, Store(path))
+    turn = first.handle("r1", "/degrees")
+    turn = first.press("r1", button(turn, "a:", ":education:bach_health"))
+    first.store.close()
+    second = Engine(kb, Store(path))  # a new process, the same file
+    state = second.store.user("r1").dialog
+    assert state and state["step"] != kb.dialogs["degree_planner"].start
+    turn = second.press("r1", button(turn, "a:", ":clinical:nurse"))
+    turn = second.press("r1", button(turn, "a:", ":org_goal:large_system"))
+    assert second.store.user("r1").dialog is None
+    assert "my suggestion" in (turn.replies[-1].title or "")
+
+
+def test_stale_and_forged_buttons_get_a_polite_answer(engine: Engine, kb: Knowledge):
+    user = f"stale-{next(counter)}"
+    turn = engine.handle(user, "/degrees")
+    old = button(turn, "a:")
+    engine.handle(user, "/cancel")
+    stale_text = kb.responses["stale_button"].text
+    assert engine.press(user, old).plain() == stale_text
+    for forged in ("a:ffffff:years:y0_3", "a:::", "zzz", "", "t:no_such_topic", "d:nope",
+                   "c:123456:years", "f:cert_fache:7", "a:" + "x" * 60):
+        reply = engine.press(user, forged)
+        assert reply.plain() == stale_text, forged
+
+
+def test_cancel_works_at_every_step(engine: Engine, kb: Knowledge):
+    for dialog in kb.dialogs.values():
+        answers = next(iter(paths(dialog)))
+        steps = {s.id: s for s in dialog.steps}
+        for stop_after in range(len(answers)):
+            user = f"cancel-{next(counter)}"
+            turn = engine.press(user, f"d:{dialog.id}")
+            for _ in range(stop_after):
+                state = engine.store.user(user).dialog
+                step = steps[state["step"]]
+                if step.input:
+                    turn = engine.handle(user, number_for(step, answers[step.slot]))
+                else:
+                    turn = engine.press(user, button(turn, "a:", f":{step.id}:{answers[step.slot]}"))
+            if engine.store.user(user).dialog is None:
+                continue
+            cancelled = engine.handle(user, "/cancel")
+            assert dialog.title in cancelled.plain()
+            assert engine.store.user(user).dialog is None
+            for old in (b.data for b in turn.buttons if b.data.startswith("a:")):
+                assert engine.press(user, old).plain() == kb.responses["stale_button"].text
+
+
+def test_a_question_mid_dialog_is_answered_and_resume_is_offered(engine: Engine, kb: Knowledge):
+    user = f"mid-{next(counter)}"
+    turn = engine.handle(user, "/certifications")
+    turn = engine.handle(user, "what is the salary of a hospital administrator?")
+    assert turn.intent == "pay_median" and turn.sources
+    assert {"r", "x"} <= {b.data for b in turn.buttons}
+    resumed = engine.press(user, "r")
+    assert resumed.replies[-1].text.startswith(kb.dialogs["cert_finder"].steps[0].ask)
+
+
+def test_typing_an_option_label_chooses_it(engine: Engine):
+    user = f"typed-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "Hospital or health system")
+    assert engine.store.user(user).profile.get("setting") == "hospital"
+
+
+def test_remembered_answers_are_reused_and_can_be_changed(engine: Engine, kb: Knowledge):
+    user = f"memory-{next(counter)}"
+    _to_years_step(engine, user)
+    engine.handle(user, "5")
+    turn = engine.handle(user, "/path")
+    assert "Using what you told me before" in turn.plain() and "5" in turn.plain()
+    role_step = next(s for s in kb.dialogs["next_step"].steps if s.slot == "role")
+    assert turn.replies[-1].text.startswith(role_step.ask)
+    change = button(turn, "c:")
+    turn = engine.press(user, change)
+    years = next(s for s in kb.dialogs["next_step"].steps if s.slot == "years")
+    assert turn.replies[-1].text.startswith(years.ask)
+    engine.handle(user, "12")
+    assert engine.store.user(user).profile["years"] == "y7_15"

@@ -1,0 +1,133 @@
+"""Understanding: answers with confidence, suggests when unsure, redirects what is off-topic."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine
+from bot.evaluate import OOS, evaluate, load_set
+from bot.knowledge import Knowledge
+from bot.replies import MAX_CALLBACK, MAX_MESSAGE
+from tests.conftest import DATA
+
+LABELLED = DATA / "tests" / "data" / "labelled.yaml"
+
+
+def test_labelled_set_accuracy_and_rejection(engine: Engine, kb: Knowledge):
+    examples = load_set(LABELLED)
+    in_scope = [e for e in examples if e.label != OOS]
+    assert len(in_scope) >= 250 and len(examples) - len(in_scope) >= 50
+    own_phrases = {p.lower() for i in kb.intents.values() for p in i.examples}
+    assert not [e.text for e in examples if e.text.lower() in own_phrases]
+    report = evaluate(engine, examples)
+    assert report.accuracy >= 0.90, f"top-1 accuracy {report.accuracy:.1%}"
+    assert report.rejection >= 0.90, f"off-topic rejection {report.rejection:.1%}"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how do I become a pilot",
+        "how do i become a software engineer",
+        "software engineer salary",
+        "what is the weather in paris",
+        "asdkjh qwpoe zxmnb",
+        "¿cómo puedo ser administrador de un hospital?",
+    ],
+)
+def test_off_topic_is_redirected_not_answered(engine: Engine, kb: Knowledge, question: str):
+    turn = engine.handle("u1", question)
+    assert not turn.matched
+    assert turn.plain() in {kb.responses["off_topic"].text, kb.responses["unsure"].text} or (
+        "health services management" in turn.plain()
+    )
+    assert not turn.sources
+
+
+def test_off_topic_names_what_the_bot_covers(engine: Engine):
+    text = engine.handle("u1", "how do I become a pilot").plain()
+    assert "health services management" in text and "certifications" in text
+
+
+def test_health_question_gets_not_medical_advice(engine: Engine, kb: Knowledge):
+    turn = engine.handle("u1", "I have chest pain and a fever, what medication should I take?")
+    assert not turn.matched
+    assert turn.plain() == kb.responses["medical"].text
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("how do i become a nursing home administrator", "license_nha"),
+        ("salry?", "pay_median"),
+        ("fache vs cmm", None),
+        ("whats an mha", "degree_mha"),
+        ("cmm certfication", "cert_cmm"),
+    ],
+)
+def test_real_questions_get_sourced_answers(engine: Engine, question: str, intent: str | None):
+    turn = engine.handle("u1", question)
+    if intent is None:
+        assert turn.replies and turn.plain()
+        return
+    assert turn.matched and turn.intent == intent, (turn.intent, turn.score)
+    assert turn.sources, "every answer names its documents"
+    assert "Sources: " in turn.plain()
+
+
+def test_salary_then_a_state_uses_the_context(engine: Engine, kb: Knowledge):
+    engine.handle("u2", "how much do healthcare administrators make")
+    turn = engine.handle("u2", "and in delaware?")
+    delaware = next(d for d in kb.entries["pay_states"].details if "delaware" in d.names)
+    assert turn.matched and delaware.answer in turn.plain()
+    assert "110,955" in turn.plain()
+
+
+def test_fache_then_how_do_i_keep_it(engine: Engine, kb: Knowledge):
+    engine.handle("u3", "tell me about fache")
+    turn = engine.handle("u3", "how do I keep it?")
+    renewal = next(d for d in kb.entries["cert_fache"].details if d.id == "renewal")
+    assert turn.intent == "cert_fache"
+    assert renewal.answer in turn.plain()
+
+
+def test_a_follow_up_without_context_is_not_guessed(engine: Engine):
+    turn = engine.handle("fresh", "how do I keep it?")
+    assert turn.intent != "cert_fache"
+
+
+def test_unsure_offers_at_most_three_suggestions(engine: Engine, kb: Knowledge):
+    turn = engine.handle("u4", "certification exam")
+    assert not turn.matched
+    assert 1 <= len(turn.suggestions) <= 3
+    assert turn.suggestions == [b.label for b in turn.buttons]
+    titles = {e.title for e in kb.entries.values()}
+    assert all(s.rstrip("…") and any(t.startswith(s.rstrip("…")) for t in titles)
+               for s in turn.suggestions)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "a" * 10_000,
+        "salary " * 2000,
+        "😀🎉🔥",
+        "\x00\x01\x02 hello \x7f",
+        "مرحبا كيف أصبح مدير مستشفى",
+        "'; DROP TABLE users; --",
+        "<script>alert('x')</script> <b>salary</b>",
+        "/",
+        "/nosuchcommand with args",
+        "1234567890",
+        "?????",
+    ],
+)
+def test_bad_input_gets_a_clear_reply(engine: Engine, text: str):
+    turn = engine.handle("u5", text)
+    assert turn.replies and all(r.plain().strip() for r in turn.replies)
+    for reply in turn.replies:
+        assert len(reply.plain()) <= MAX_MESSAGE
+        assert all(len(b.data.encode()) <= MAX_CALLBACK for b in reply.buttons)
+    assert engine.store.user("u5") is not None
