@@ -7,15 +7,20 @@ from collections.abc import Iterator
 from bot.schema import Dialog, Result, Step
 
 END = "result"  # an option's ``next`` that ends the dialog and picks a result
+ANY = "*"  # the value of a typed answer or a multi-choice, for walking the dialog
 Loc = tuple[int | str, ...]
 
 
 def choices(step: Step) -> list[tuple[str, str]]:
     """The (value, next step) pairs a step can produce."""
-    if step.input is not None:
+    if step.input == "number":
         assert step.next is not None  # guaranteed by the schema
         return [(r.value, step.next) for r in step.ranges]
-    return [(o.id, o.next) for o in step.options]
+    if step.multi:
+        assert step.next is not None
+        return [(ANY, step.next)]
+    typed = [(ANY, step.next)] if step.input is not None and step.next is not None else []
+    return [(o.id, o.next or END) for o in step.options] + typed
 
 
 def pick_result(dialog: Dialog, slots: dict[str, str]) -> Result | None:
@@ -57,7 +62,7 @@ def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
         return
     for i, step in enumerate(dialog.steps):
         for j, option in enumerate(step.options):
-            if option.next != END and option.next not in steps:
+            if option.next is not None and option.next != END and option.next not in steps:
                 yield (
                     ("steps", i, "options", j, "next"),
                     f"option leads to missing step '{option.next}'",
@@ -82,6 +87,8 @@ def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
                 yield ("results", i, "when", slot), f"slot '{slot}' never takes value '{value}'"
     if any(s.id in _cyclic(steps) for s in dialog.steps):
         yield ("steps",), "the steps form a loop: a user could never reach a result"
+        return
+    if dialog.action is not None:
         return
     for slots in paths(dialog):
         if pick_result(dialog, slots) is None:

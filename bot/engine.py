@@ -7,20 +7,42 @@ user's state to the store before returning, so whatever a reply promises is alre
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
+import time
+from collections.abc import Callable
 from string import Template
+from zoneinfo import ZoneInfo
 
-from bot import dialogs
+from bot import dates
+from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.knowledge import Knowledge
 from bot.matcher import Match, Matcher, Outcome
+from bot.reminders import KINDS, ReminderError, Reminders
 from bot.replies import Button, Reply, Turn, short
-from bot.schema import Detail, Entry
+from bot.schema import Detail, Entry, Step
 from bot.store import Store, User
 
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
+PRIVATE_ONLY = {"remind", "reminders", "timezone", "export", "forget"}
+DEFAULT_TIME = dt.time(9, 0)
+ONE_LINER_LEADS = [7 * 1440, 1440, 0]  # /remind in one line: a week before, a day before, on time
+LEAD_UNITS = {"w": 7 * 1440, "d": 1440, "h": 60, "m": 1}
+KIND_WORDS = {
+    "exam": "exam",
+    "test": "exam",
+    "renew": "renewal",
+    "renewal": "renewal",
+    "recertify": "renewal",
+    "recertification": "renewal",
+    "expires": "renewal",
+    "ceu": "ceu",
+    "ceus": "ceu",
+    "credits": "ceu",
+}
 MAX_RELATED = 4
 MAX_SUGGESTIONS = 3
 
@@ -34,41 +56,72 @@ def build_matcher(kb: Knowledge) -> Matcher:
 class Engine:
     """Answers messages and button presses for any channel."""
 
-    def __init__(self, kb: Knowledge, store: Store, matcher: Matcher | None = None) -> None:
-        """Serve ``kb`` with state in ``store``."""
+    def __init__(
+        self,
+        kb: Knowledge,
+        store: Store,
+        matcher: Matcher | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Serve ``kb`` with state in ``store``; ``clock`` gives the UTC epoch (tests set it)."""
         self.kb = kb
         self.store = store
+        self.clock = clock
         self.matcher = matcher or build_matcher(kb)
         self.commands = {d.command: d.id for d in kb.dialogs.values() if d.command}
+        self.reminders = Reminders(store, kb, clock)
+        self.dialogs = DialogRunner(
+            kb,
+            validators={"date": self._valid_date, "time": self._valid_time, "text": _valid_title},
+            actions={"reminder": self._reminder_from_dialog},
+        )
 
     def swap(self, kb: Knowledge) -> None:
         """Serve new knowledge from now on (``/reload``)."""
-        self.__init__(kb, self.store)  # type: ignore[misc]
+        self.__init__(kb, self.store, clock=self.clock)  # type: ignore[misc]
 
     # --- entry points -------------------------------------------------------------------------
 
-    def handle(self, user_id: str, text: str) -> Turn:
-        """Answer a typed message (a question, a dialog answer or a /command)."""
+    def handle(self, user_id: str, text: str, private: bool = True) -> Turn:
+        """Answer a typed message (a question, a dialog answer or a /command).
+
+        ``private`` is false in group chats, where personal commands are refused.
+        """
         user = self.store.user(user_id)
+        self._welcome_back(user)
         text = text.strip()
-        turn = self._command(user, text) if text.startswith("/") else self._text(user, text)
+        if text.startswith("/"):
+            turn = self._command(user, text, private)
+        else:
+            turn = self._text(user, text)
         self.store.save(user)
         return turn
 
     def press(self, user_id: str, data: str) -> Turn:
         """Answer a button press carrying ``data``."""
         user = self.store.user(user_id)
+        self._welcome_back(user)
         turn = self._press(user, data)
         if data != "forget:yes":
             self.store.save(user)
         return turn
 
+    def _welcome_back(self, user: User) -> None:
+        """A user who had blocked the bot writes again: release their held reminders."""
+        if not user.active:
+            user.active = True
+            self.reminders.resume_user(user.id)
+
     # --- typed text ---------------------------------------------------------------------------
 
     def _text(self, user: User, text: str) -> Turn:
-        running = dialogs.active(self.kb, user)
+        running = self.dialogs.active(user)
+        invalid: InvalidAnswer | None = None
         if running:
-            answered = dialogs.type_answer(self.kb, user, text)
+            try:
+                answered = self.dialogs.type_answer(user, text)
+            except InvalidAnswer as exc:
+                answered, invalid = None, exc
             if answered is not None:
                 return Turn(answered, matched=True)
         match = self.matcher.match(text)
@@ -78,8 +131,8 @@ class Engine:
             turn = Turn([self._entry_reply(user, entry, detail)], entry.id, match.score, True)
         elif match.outcome is Outcome.CONFIDENT:
             turn = self._answer_intent(user, match)
-        elif running and running[1].input is not None:
-            return Turn(dialogs.invalid_number(self.kb, user))
+        elif invalid is not None:
+            return Turn(invalid.replies)
         else:
             turn = self._not_understood(user, text, match)
         if running and user.dialog:
@@ -152,10 +205,18 @@ class Engine:
 
     # --- commands -----------------------------------------------------------------------------
 
-    def _command(self, user: User, text: str) -> Turn:
+    def _command(self, user: User, text: str, private: bool = True) -> Turn:
         name, _, arg = text[1:].partition(" ")
         name = name.split("@", 1)[0].lower()
         arg = arg.strip()
+        if name in PRIVATE_ONLY and not private:
+            return Turn([self.response("private_only")])
+        if name == "remind" and arg:
+            return self._remind_one_line(user, arg)
+        if name == "reminders":
+            return Turn([self.reminders.listing(user.id)], matched=True)
+        if name == "timezone":
+            return self._timezone(user, arg)
         if name in ("start", "menu"):
             entry = self.kb.entries.get(arg)
             if entry:
@@ -165,7 +226,7 @@ class Engine:
             return Turn([self.response("help")], matched=True)
         if name in self.commands:
             dialog = self.kb.dialogs[self.commands[name]]
-            return Turn(dialogs.start(self.kb, user, dialog), matched=True)
+            return Turn(self.dialogs.start(user, dialog), matched=True)
         if name == "cancel":
             if user.dialog:
                 title = (
@@ -203,19 +264,23 @@ class Engine:
         if kind == "m" and rest in self.kb.entries:
             return Turn([self._more_reply(user, self.kb.entries[rest])], rest, 1.0, True)
         if kind in ("d", "n") and rest in self.kb.dialogs:
-            started = dialogs.start(self.kb, user, self.kb.dialogs[rest], fresh=kind == "n")
+            started = self.dialogs.start(user, self.kb.dialogs[rest], fresh=kind == "n")
             return Turn(started, matched=True)
         pressed: list[Reply] | None = None
         if kind == "a" and len(args) == 3:
-            pressed = dialogs.choose(self.kb, user, *args)
+            pressed = self.dialogs.choose(user, *args)
         elif kind == "c" and len(args) == 2:
-            pressed = dialogs.change(self.kb, user, *args)
+            pressed = self.dialogs.change(user, *args)
         if pressed is not None:
             return Turn(pressed, matched=True)
         if kind == "r":
-            running = dialogs.active(self.kb, user)
+            running = self.dialogs.active(user)
             if running:
-                return Turn([dialogs.question(user, *running)], matched=True)
+                return Turn([self.dialogs.question(user, *running)], matched=True)
+        if kind.startswith("r") and kind in ("rl", "rd", "rz", "rk"):
+            turn = self._reminder_button(user, kind, args)
+            if turn is not None:
+                return turn
         if kind == "x":
             return self._command(user, "/cancel")
         if kind == "menu":
@@ -229,6 +294,119 @@ class Engine:
         if data == "forget:no":
             return Turn([self.response("forget_kept")], matched=True)
         return Turn([self.response("stale_button")])
+
+    # --- reminders ----------------------------------------------------------------------------
+
+    def _zone(self, user: User) -> str:
+        return user.tz or "UTC"
+
+    def _today(self, user: User) -> dt.date:
+        return dt.datetime.fromtimestamp(self.clock(), ZoneInfo(self._zone(user))).date()
+
+    def _remind_one_line(self, user: User, arg: str) -> Turn:
+        """``/remind YYYY-MM-DD [HH:MM] what``: save at once, or say what is wrong."""
+        words = arg.split()
+        try:
+            day = dates.parse_date(words[0], self._today(user)).date
+            at = DEFAULT_TIME
+            if len(words) > 1 and any(c.isdigit() for c in words[1]):
+                at = dates.parse_time(words[1])
+                words = words[1:]
+            title = " ".join(words[1:])
+            entry, kind = self._credential_of(title)
+            reply = self.reminders.create(
+                user.id,
+                title,
+                day,
+                at,
+                self._zone(user),
+                kind=kind,
+                entry=entry,
+                leads=ONE_LINER_LEADS,
+            )
+        except (dates.DateError, ReminderError) as exc:
+            usage = self.response("remind_usage")
+            return Turn([Reply(f"{exc}\n\n{usage.text}")])
+        return Turn([reply], matched=True)
+
+    def _credential_of(self, title: str) -> tuple[str | None, str]:
+        """The certification a reminder's title names (if any) and the kind of date it is."""
+        words = set(self.matcher.normalize(title))
+        kind = next((KIND_WORDS[w] for w in words if w in KIND_WORDS), "other")
+        match = self.matcher.match(title) if title else None
+        entry = None
+        if match and match.intent and match.intent.startswith("cert_") and match.score >= 0.5:
+            entry = self.kb.intents[match.intent].answer
+        return entry, kind
+
+    def _timezone(self, user: User, arg: str) -> Turn:
+        if not arg:
+            return Turn([self.response("timezone_help", zone=self._zone(user))], matched=True)
+        try:
+            zone = dates.parse_zone(arg)
+        except dates.DateError as exc:
+            return Turn([Reply(str(exc))])
+        user.tz = zone.key
+        now = dt.datetime.fromtimestamp(self.clock(), zone)
+        return Turn(
+            [self.response("timezone_set", zone=zone.key, now=f"{now:%H:%M}")], matched=True
+        )
+
+    def _valid_date(self, user: User, step: Step, text: str) -> tuple[str, str | None]:
+        parsed = dates.parse_date(text, self._today(user))
+        return parsed.date.isoformat(), parsed.note
+
+    def _valid_time(self, user: User, step: Step, text: str) -> tuple[str, str | None]:
+        return dates.parse_time(text).strftime("%H:%M"), None
+
+    def _reminder_from_dialog(self, user: User, slots: dict[str, str]) -> list[Reply]:
+        """The end of the reminder set-up dialog: save the reminder it describes."""
+        credential = slots.get("credential", "")
+        entry = self.kb.entries.get(credential)
+        title = _short_name(entry.title) if entry else credential
+        kind = slots.get("kind", "other")
+        title = f"{title} {KINDS.get(kind, '')}".strip() if entry else title
+        at = slots.get("time", "")
+        leads = [_lead_minutes(v) for v in slots.get("leads", "d0").split(",") if v]
+        try:
+            reply = self.reminders.create(
+                user.id,
+                title,
+                dt.date.fromisoformat(slots.get("date", "")),
+                dt.time.fromisoformat(at) if ":" in at else DEFAULT_TIME,
+                self._zone(user),
+                kind=kind if kind in KINDS else "other",
+                entry=entry.id if entry else None,
+                leads=leads,
+                repeat=slots.get("repeat", "none"),
+            )
+        except (ReminderError, ValueError) as exc:
+            return [
+                Reply(
+                    f"I could not save that reminder: {exc}",
+                    buttons=[Button("Try again", "d:remind_setup")],
+                )
+            ]
+        return [reply]
+
+    def _reminder_button(self, user: User, kind: str, args: list[str]) -> Turn | None:
+        if kind == "rl":
+            return Turn([self.reminders.listing(user.id)], matched=True)
+        if not args or not all(a.isdigit() for a in args):
+            return None
+        if kind == "rd" and self.reminders.delete(user.id, int(args[0])):
+            return Turn(
+                [self.response("reminder_deleted"), self.reminders.listing(user.id)], matched=True
+            )
+        if kind == "rk" and self.reminders.done(user.id, int(args[0])) is not None:
+            return Turn([self.response("reminder_done")], matched=True)
+        if kind == "rz" and len(args) == 2 and 0 < int(args[1]) <= 7 * 1440:
+            snoozed = self.reminders.snooze(user.id, int(args[0]), int(args[1]))
+            if snoozed is not None:
+                zone = ZoneInfo(self._zone(user))
+                moment = dt.datetime.fromtimestamp(snoozed.fire_at, zone)
+                return Turn([self.response("snoozed", at=f"{moment:%d %b %H:%M}")], matched=True)
+        return None
 
     # --- reply builders -----------------------------------------------------------------------
 
@@ -270,6 +448,26 @@ class Engine:
     def _related(self, entry: Entry) -> list[Button]:
         related = [self.kb.entries[r] for r in entry.related[:MAX_RELATED] if r in self.kb.entries]
         return [Button(short(e.title), f"t:{e.id}") for e in related]
+
+
+def _valid_title(user: User, step: Step, text: str) -> tuple[str, str | None]:
+    title = " ".join(text.split())
+    if not title:
+        raise ValueError('Please type a short title, like "CMM exam".')
+    if len(title) > 200:
+        raise ValueError(f"That is {len(title)} characters; please keep it under 200.")
+    return title, None
+
+
+def _short_name(title: str) -> str:
+    """ "CMM (Certified Medical Manager)" -> "CMM"; a title's name before any comma or bracket."""
+    return title.split(",")[0].split("(")[0].split(":")[0].strip()
+
+
+def _lead_minutes(value: str) -> int:
+    """An option id like ``d30`` (30 days), ``w1``, ``h3`` or ``d0`` as minutes."""
+    unit, digits = value[:1], value[1:]
+    return LEAD_UNITS.get(unit, 0) * int(digits) if digits.isdigit() else 0
 
 
 def _feedback(entry: Entry) -> list[Button]:

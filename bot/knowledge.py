@@ -48,6 +48,13 @@ REQUIRED_RESPONSES = (
     "export",
     "non_text",
     "error",
+    "private_only",
+    "remind_usage",
+    "timezone_help",
+    "timezone_set",
+    "reminder_deleted",
+    "reminder_done",
+    "snoozed",
 )
 
 

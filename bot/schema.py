@@ -78,11 +78,11 @@ class Response(Strict):
 
 
 class Option(Strict):
-    """A button of a dialog step: its value and the step it leads to."""
+    """A button of a dialog step: its value and the step it leads to (not on multi-choice)."""
 
     id: Id
     label: Label
-    next: Id
+    next: Id | None = None
 
 
 class Range(Strict):
@@ -93,13 +93,19 @@ class Range(Strict):
 
 
 class Step(Strict):
-    """A dialog step: a question answered by a button, or by typed text when ``input`` is set."""
+    """A dialog step: buttons, typed input (``input``), or both (buttons as shortcuts).
+
+    ``multi`` steps let the user toggle several options and go on with "Done". Answers are
+    remembered in the user's profile unless ``remember`` is false.
+    """
 
     id: Id
     ask: Text
     slot: Id
     options: list[Option] = []
-    input: Literal["number"] | None = None
+    input: Literal["number", "date", "time", "text"] | None = None
+    multi: bool = False
+    remember: bool = True
     min: float = 0
     max: float = 100
     ranges: list[Range] = []
@@ -107,11 +113,19 @@ class Step(Strict):
     next: Id | None = None
 
     @model_validator(mode="after")
-    def _options_or_input(self) -> Step:
+    def _shape(self) -> Step:
         if self.input is None and not self.options:
-            raise ValueError("a step needs options (buttons) or input: number")
-        if self.input is not None and (self.options or not self.ranges or self.next is None):
-            raise ValueError("an input step needs ranges and next, and no options")
+            raise ValueError("a step needs options (buttons) or an input")
+        if self.input == "number" and (self.options or not self.ranges):
+            raise ValueError("a number step needs ranges, and no options")
+        if self.input not in (None, "number") and self.ranges:
+            raise ValueError("only number steps have ranges")
+        if (self.input is not None or self.multi) and self.next is None:
+            raise ValueError("an input or multi-choice step needs next")
+        if self.multi and (self.input is not None or not self.options):
+            raise ValueError("a multi-choice step needs options and no input")
+        if not self.multi and any(o.next is None for o in self.options):
+            raise ValueError("every option needs next (only multi-choice options go on via Done)")
         return self
 
 
@@ -132,7 +146,14 @@ class Dialog(Strict):
     command: Id | None = None
     start: Id
     steps: list[Step] = Field(min_length=1)
-    results: list[Result] = Field(min_length=1)
+    results: list[Result] = []
+    action: Literal["reminder"] | None = None
+
+    @model_validator(mode="after")
+    def _ends(self) -> Dialog:
+        if (self.action is None) == (not self.results):
+            raise ValueError("a dialog ends in results or in an action (not both, not neither)")
+        return self
 
 
 class KnowledgeFile(Strict):

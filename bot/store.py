@@ -10,7 +10,8 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,41 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX unanswered_text ON unanswered (text);
     """,
+    # 2: reminders and their notifications (one row per message to send)
+    """
+    CREATE TABLE reminders (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        entry TEXT,
+        local_date TEXT NOT NULL,
+        local_time TEXT NOT NULL,
+        tz TEXT NOT NULL,
+        leads TEXT NOT NULL,
+        repeat TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active',
+        created REAL NOT NULL
+    );
+    CREATE INDEX reminders_user ON reminders (user_id, state);
+    CREATE TABLE notifications (
+        id INTEGER PRIMARY KEY,
+        reminder_id INTEGER NOT NULL REFERENCES reminders (id) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        occurrence TEXT NOT NULL,
+        lead INTEGER NOT NULL,
+        fire_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        sent_at REAL,
+        UNIQUE (reminder_id, occurrence, lead, fire_at)
+    );
+    CREATE INDEX notifications_due ON notifications (state, fire_at);
+    CREATE INDEX notifications_user ON notifications (user_id, state);
+    """,
 ]
+
+
+REMINDER_FIELDS = ("title", "kind", "date", "time", "timezone", "repeat", "state")
 
 
 class StoreError(Exception):
@@ -84,6 +119,7 @@ class Store:
             self.db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
         except (sqlite3.Error, OSError) as exc:
             raise StoreError(f"{self.path}: cannot use the database ({exc})") from None
@@ -98,6 +134,24 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Group writes: all of them are committed together when the block ends, or none."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write ({exc})") from None
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self.db.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: commit failed ({exc})") from None
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         try:
@@ -194,6 +248,14 @@ class Store:
                     "SELECT entry, helpful FROM feedback WHERE user_id = ?", (user_id,)
                 )
             ],
+            "reminders": [
+                dict(zip(REMINDER_FIELDS, row, strict=True))
+                for row in self.db.execute(
+                    """SELECT title, kind, local_date, local_time, tz, repeat, state
+                       FROM reminders WHERE user_id = ? ORDER BY id""",
+                    (user_id,),
+                )
+            ],
             "unanswered_questions": [
                 t
                 for (t,) in self.db.execute(
@@ -204,15 +266,10 @@ class Store:
 
     def forget(self, user_id: str) -> None:
         """Delete everything stored about one user."""
-        try:
-            self.db.execute("BEGIN")
+        with self.transaction() as db:
             for table, column in (
                 ("users", "id"),
                 ("feedback", "user_id"),
                 ("unanswered", "user_id"),
             ):
-                self.db.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self.db.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: delete failed ({exc})") from None
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))

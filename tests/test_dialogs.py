@@ -45,7 +45,7 @@ def walk(engine: Engine, user: str, dialog: Dialog, answers: dict[str, str]) -> 
             return turn
         step = steps[state["step"]]
         value = answers[step.slot]
-        if step.input:
+        if step.input == "number":
             turn = engine.handle(user, number_for(step, value))
         else:
             turn = engine.press(user, button(turn, "a:", f":{step.id}:{value}"))
@@ -55,6 +55,8 @@ def walk(engine: Engine, user: str, dialog: Dialog, answers: dict[str, str]) -> 
 def test_every_path_of_every_dialog_reaches_its_result(engine: Engine, kb: Knowledge):
     walked = 0
     for dialog in kb.dialogs.values():
+        if dialog.action:  # ends by doing something (a reminder), tested in test_reminders
+            continue
         for answers in paths(dialog):
             user = f"walker-{next(counter)}"
             turn = walk(engine, user, dialog, answers)
@@ -128,6 +130,8 @@ def test_stale_and_forged_buttons_get_a_polite_answer(engine: Engine, kb: Knowle
 
 def test_cancel_works_at_every_step(engine: Engine, kb: Knowledge):
     for dialog in kb.dialogs.values():
+        if dialog.action:
+            continue
         answers = next(iter(paths(dialog)))
         steps = {s.id: s for s in dialog.steps}
         for stop_after in range(len(answers)):
@@ -136,7 +140,7 @@ def test_cancel_works_at_every_step(engine: Engine, kb: Knowledge):
             for _ in range(stop_after):
                 state = engine.store.user(user).dialog
                 step = steps[state["step"]]
-                if step.input:
+                if step.input == "number":
                     turn = engine.handle(user, number_for(step, answers[step.slot]))
                 else:
                     turn = engine.press(user, button(turn, "a:", f":{step.id}:{answers[step.slot]}"))
