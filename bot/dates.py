@@ -256,7 +256,7 @@ def _read_numeric(words: str, typed: str, today: datetime.date) -> ParsedDate | 
         note = f"I read {typed} as {_show(found)} (day/month, as there is no month {first})."
         return ParsedDate(found, note)
     found = _real_date(year, first, second, typed)  # US style: month/day/year
-    if False:
+    if second <= 12 and first != second:
         return ParsedDate(found, f"I read {typed} as {_show(found)} (month/day, US style).")
     return ParsedDate(found)
 
