@@ -154,7 +154,9 @@ class Reminders:
     ) -> list[tuple[int, float]]:
         """Insert the notifications of the occurrence on ``day`` that are still ahead."""
         event = reminder.event(day).timestamp()
-        ahead = [(lead, event - lead * 60) for lead in reminder.leads if event - lead * 60 > now]
+        ahead = [
+            (lead, f) for lead in reminder.leads if (f := self._fire_at(reminder, day, lead)) > now
+        ]
         if not ahead:  # every lead time already passed: at least remind at the moment itself
             ahead = [(0, event)]
         for lead, fire_at in ahead:
@@ -164,6 +166,13 @@ class Reminders:
                 (reminder.id, reminder.user_id, day.isoformat(), lead, fire_at),
             )
         return ahead
+
+    @staticmethod
+    def _fire_at(reminder: Reminder, day: dt.date, lead: int) -> float:
+        """When to notify ``lead`` minutes ahead; whole days keep the wall time across DST."""
+        if lead and lead % 1440 == 0:
+            return reminder.event(day - dt.timedelta(days=lead // 1440)).timestamp()
+        return reminder.event(day).timestamp() - lead * 60
 
     def _confirmation(self, reminder: Reminder, scheduled: list[tuple[int, float]]) -> Reply:
         zone = ZoneInfo(reminder.tz)

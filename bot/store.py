@@ -268,6 +268,8 @@ class Store:
         """Delete everything stored about one user."""
         with self.transaction() as db:
             for table, column in (
+                ("notifications", "user_id"),
+                ("reminders", "user_id"),
                 ("users", "id"),
                 ("feedback", "user_id"),
                 ("unanswered", "user_id"),

@@ -1,0 +1,218 @@
+"""Reminders: set in one line or guided, in the user's zone, listed, snoozed, repeated, never lost."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.engine import Engine
+from bot.knowledge import Knowledge
+from bot.reminders import MAX_REMINDERS
+from bot.store import Store
+
+UTC = dt.UTC
+START = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, at: dt.datetime = START) -> None:
+        self.now = at.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def at(self, moment: dt.datetime) -> None:
+        self.now = moment.timestamp()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def bot(kb: Knowledge, store: Store, clock: Clock) -> Engine:
+    return Engine(kb, store, clock=clock)
+
+
+def fire_times(bot: Engine, user: str) -> list[dt.datetime]:
+    return sorted(dt.datetime.fromtimestamp(n.fire_at, UTC) for n in bot.reminders.pending()
+                  if n.user_id == user)
+
+
+def count(bot: Engine, user: str) -> int:
+    return bot.store.db.execute("SELECT count(*) FROM reminders WHERE user_id = ?",
+                                (user,)).fetchone()[0]
+
+
+def test_one_line_reminder_defaults_to_nine_utc_and_says_so(bot: Engine):
+    turn = bot.handle("a", "/remind 2027-03-14 CMM exam")
+    text = turn.plain()
+    assert turn.matched and "Saved: CMM exam" in text
+    assert "14 March 2027, 09:00 (UTC)" in text and "/timezone" in text
+    assert fire_times(bot, "a") == [
+        dt.datetime(2027, 3, 7, 9, tzinfo=UTC),
+        dt.datetime(2027, 3, 13, 9, tzinfo=UTC),
+        dt.datetime(2027, 3, 14, 9, tzinfo=UTC),
+    ]
+    row = bot.store.db.execute("SELECT entry, kind FROM reminders WHERE user_id = 'a'").fetchone()
+    assert row == ("cert_cmm", "exam")
+    assert len(bot.reminders.drain()) == 3, "the channel is told what to schedule"
+
+
+def test_time_zone_and_daylight_saving(bot: Engine):
+    assert "Europe/Berlin" in bot.handle("b", "/timezone Europe/Berlin").plain()
+    bot.handle("b", "/remind 2027-04-01 09:00 FACHE renewal")
+    # 1 April is summer time (UTC+2); a week and a day before are still winter time (UTC+1),
+    # and the reminder keeps the wall time: 09:00 Berlin each time.
+    assert fire_times(bot, "b") == [
+        dt.datetime(2027, 3, 25, 8, tzinfo=UTC),
+        dt.datetime(2027, 3, 31, 7, tzinfo=UTC),
+        dt.datetime(2027, 4, 1, 7, tzinfo=UTC),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("command", "says"),
+    [
+        ("/remind 2025-01-01 CMM exam", "in the past"),
+        ("/remind 2027-02-30 CMM exam", "not a real date"),
+        ("/remind 2027-03-14 25:00 CMM exam", "not a valid time"),
+        ("/remind 2027-03-14", "needs a title"),
+        ("/remind 2027-03-14 09:00", "needs a title"),
+        ("/remind 2027-03-14 " + "x" * 500, "under 200"),
+        ("/remind soonish CMM exam", "couldn't read"),
+    ],
+)
+def test_bad_reminders_are_refused_clearly_and_change_nothing(bot: Engine, command, says):
+    turn = bot.handle("c", command)
+    assert says in turn.plain() and "/remind 2027-03-14 09:00 CMM exam" in turn.plain()
+    assert count(bot, "c") == 0 and not bot.reminders.pending()
+
+
+def test_unknown_zone_suggests_and_keeps_the_old_one(bot: Engine):
+    turn = bot.handle("d", "/timezone Europe/Berln")
+    assert "Europe/Berlin" in turn.plain()
+    assert bot.store.user("d").tz is None
+
+
+def test_at_most_fifty_reminders(bot: Engine):
+    for i in range(MAX_REMINDERS):
+        assert "Saved" in bot.handle("e", f"/remind 2027-03-14 task {i}").plain()
+    turn = bot.handle("e", "/remind 2027-03-14 one too many")
+    assert str(MAX_REMINDERS) in turn.plain() and count(bot, "e") == MAX_REMINDERS
+
+
+def test_reminder_commands_in_a_group_are_refused(bot: Engine, kb: Knowledge):
+    turn = bot.handle("f", "/remind 2027-03-14 CMM exam", private=False)
+    assert turn.plain() == kb.responses["private_only"].text
+    assert count(bot, "f") == 0
+
+
+def test_listing_and_deleting(bot: Engine):
+    bot.handle("g", "/remind 2027-05-01 CPHQ exam")
+    bot.handle("g", "/remind 2027-03-01 CMM renewal")
+    listing = bot.handle("g", "/reminders")
+    text = listing.plain()
+    assert text.index("CMM renewal") < text.index("CPHQ exam"), "soonest first"
+    delete = next(b.data for b in listing.buttons if "CMM" in b.label)
+    after = bot.press("g", delete)
+    assert "CMM renewal" not in after.plain() and "CPHQ exam" in after.plain()
+    assert all(n.fire_at >= dt.datetime(2027, 4, 1, tzinfo=UTC).timestamp()
+               for n in bot.reminders.pending())
+    assert bot.press("h", delete).plain() == bot.response("stale_button").text
+
+
+def test_due_while_down_is_sent_once_and_marked_late(bot: Engine, clock: Clock):
+    bot.handle("i", "/remind 2027-03-14 10:00 CMM exam")
+    clock.at(dt.datetime(2027, 3, 20, tzinfo=UTC))  # the bot was off for all three
+    due = bot.reminders.pending(until=clock())
+    assert len(due) == 3
+    message = bot.reminders.message(due[-1])
+    assert message.plain().startswith("⏰ Reminder\n(Late: this was due 14 Mar 2027 10:00")
+    assert "CMM" in message.plain() and message.sources, "it adds what the documents say"
+    for n in due:
+        bot.reminders.mark_sent(n.id)
+    assert bot.reminders.pending() == []
+    assert bot.reminders.mark_sent(due[0].id) == [], "a second mark is a no-op"
+
+
+def test_yearly_repeat_schedules_the_next_year(bot: Engine, clock: Clock):
+    bot.handle("j", "/remind 2027-01-31 CEU deadline")
+    reminder_id = bot.store.db.execute("SELECT id FROM reminders").fetchone()[0]
+    bot.store.db.execute("UPDATE reminders SET repeat = 'monthly' WHERE id = ?", (reminder_id,))
+    for n in bot.reminders.pending():
+        clock.now = n.fire_at
+        bot.reminders.mark_sent(n.id)
+    # monthly from 31 January: the next is the last day of February
+    assert fire_times(bot, "j")[-1] == dt.datetime(2027, 2, 28, 9, tzinfo=UTC)
+
+
+def test_snooze_and_done_buttons(bot: Engine, clock: Clock):
+    bot.handle("k", "/remind 2027-03-14 CMM exam")
+    first = bot.reminders.pending()[0]
+    clock.now = first.fire_at
+    message = bot.reminders.message(first)
+    labels = {b.label: b.data for b in message.buttons}
+    assert {"Snooze 1 hour", "Snooze 1 day", "Done"} <= set(labels)
+    bot.reminders.mark_sent(first.id)
+    snoozed = bot.press("k", labels["Snooze 1 hour"])
+    assert "Snoozed" in snoozed.plain()
+    times = [n.fire_at for n in bot.reminders.pending()]
+    assert first.fire_at + 3600 in times
+    bot.press("k", labels["Done"])
+    assert bot.reminders.pending() == [], "done stops the remaining notifications"
+    assert bot.press("other", labels["Snooze 1 day"]).plain() == bot.response("stale_button").text
+
+
+def test_guided_reminder_dialog(bot: Engine):
+    turn = bot.handle("m", "/remind")
+    press = lambda label: bot.press(  # noqa: E731
+        "m", next(b.data for b in turn.buttons if b.label.endswith(label)))
+    turn = press("FACHE")
+    turn = press("Renewal deadline")
+    turn = bot.handle("m", "3/4/2027")
+    assert "4 March 2027" in turn.plain() and "month/day" in turn.plain()
+    turn = bot.handle("m", "25:00")
+    assert "not a valid time" in turn.plain()
+    turn = bot.handle("m", "14:30")
+    turn = press("7 days before")
+    turn = press("At the time")
+    assert sum(b.label.startswith("✅") for b in turn.buttons) == 2
+    turn = press("Done")
+    turn = press("Every year")
+    text = turn.plain()
+    assert "Saved: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
+    assert "1 week before" in text and "at the time" in text and "Repeats every year" in text
+    assert len(fire_times(bot, "m")) == 2
+
+
+def test_forget_deletes_reminders_too(bot: Engine):
+    bot.handle("n", "/remind 2027-03-14 CMM exam")
+    bot.press("n", "forget:yes")
+    assert count(bot, "n") == 0 and bot.reminders.pending() == []
+
+
+def test_blocked_user_is_paused_and_resumed_when_they_write(bot: Engine, clock: Clock):
+    bot.handle("p", "/remind 2027-03-14 CMM exam")
+    bot.reminders.pause_user("p")
+    bot.store.set_active("p", False)
+    assert bot.reminders.pending() == []
+    bot.reminders.drain()
+    bot.handle("p", "hi again")
+    assert len(bot.reminders.pending()) == 3 and len(bot.reminders.drain()) == 3
+
+
+def test_reminder_survives_reopening_the_database(tmp_path, kb: Knowledge, clock: Clock):
+    path = tmp_path / "r.db"
+    first = Engine(kb, Store(path), clock=clock)
+    assert "Saved" in first.handle("q", "/remind 2027-03-14 CMM exam").plain()
+    # no close(): as if the process were killed right after replying
+    second = Engine(kb, Store(path), clock=clock)
+    assert len(second.reminders.pending()) == 3
+    berlin = dt.datetime(2027, 3, 14, 9, tzinfo=ZoneInfo("UTC"))
+    assert max(n.fire_at for n in second.reminders.pending()) == berlin.timestamp()
