@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     chk.add_argument("dir", nargs="?", type=Path)
     ev = sub.add_parser("eval", help="intent accuracy report on a labelled set")
     ev.add_argument("file", nargs="?", type=Path)
+    ev.add_argument("--misses", action="store_true", help="list every missed question")
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "eval":
             from bot.evaluate import eval_command
 
-            return eval_command(args.file)
+            return eval_command(args.file, args.misses)
         from bot.telegram_app import run_command
 
         return run_command(Settings.from_env())

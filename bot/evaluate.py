@@ -107,7 +107,7 @@ def evaluate(engine: Engine, examples: list[Example]) -> Report:
     return report
 
 
-def format_report(report: Report, show_misses: bool = True) -> str:
+def format_report(report: Report, show_misses: bool = False) -> str:
     """The report as text."""
     lines = [
         f"examples: {report.total} ({report.in_scope} in scope, "
@@ -138,9 +138,9 @@ def format_report(report: Report, show_misses: bool = True) -> str:
     return "\n".join(lines)
 
 
-def eval_command(path: Path | None) -> int:
-    """Run the evaluation and print the report."""
+def eval_command(path: Path | None, show_misses: bool = False) -> int:
+    """Run the evaluation and print the report (the missed questions only when asked)."""
     examples = load_set(path or DEFAULT_SET)
     engine = Engine(load(), Store(":memory:"))
-    print(format_report(evaluate(engine, examples)))
+    print(format_report(evaluate(engine, examples), show_misses))
     return 0

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
@@ -41,6 +41,7 @@ from telegram.ext import (
 )
 
 from bot.config import TOKEN_SHAPE, ConfigError, Settings, redact
+from bot.delivery import schedule_all, schedule_new, seconds
 from bot.engine import Engine
 from bot.knowledge import DataError, check, default_data_dir, load
 from bot.logs import setup_logging
@@ -73,11 +74,18 @@ class Services:
 
     engine: Engine
     settings: Settings
+    delivering: set[int] = field(default_factory=set)  # reminder messages being sent right now
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     """The services of the running application."""
     found: Services = context.bot_data["services"]
+    return found
+
+
+def services_of(application: Application) -> Services:  # type: ignore[type-arg]
+    """The services kept in an application."""
+    found: Services = application.bot_data["services"]
     return found
 
 
@@ -150,7 +158,8 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 
 
 async def send_turn(context: ContextTypes.DEFAULT_TYPE, chat_id: int, turn: Turn) -> None:
-    """Send every reply of ``turn`` to ``chat_id``."""
+    """Send every reply of ``turn`` to ``chat_id``, then schedule any reminders it created."""
+    schedule_new(context.application, services(context))
     for reply in turn.replies:
         for text, markup in render(reply):
             await send_text(context, chat_id, text, markup)
@@ -177,7 +186,7 @@ async def send_text(
             services(context).engine.store.set_active(str(chat_id), False)
             return None
         except RetryAfter as exc:
-            wait = _seconds(exc.retry_after)
+            wait = seconds(exc.retry_after)
             log.warning("flood limit: waiting %.1f s before resending", wait)
             await asyncio.sleep(wait)
         except TimedOut:
@@ -191,11 +200,6 @@ async def send_text(
             log.warning("send failed (%s); retry %d", redact(str(exc)), attempt)
             await asyncio.sleep(0.2 * 2**attempt)
     return None
-
-
-def _seconds(value: object) -> float:
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
 
 
 # --- handlers --------------------------------------------------------------------------------
@@ -225,7 +229,7 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message.text.split()[0].split("@")[0].lower() == "/export":
         await export(update, context)
         return
-    turn = engine.handle(str(user.id), message.text)
+    turn = engine.handle(str(user.id), message.text, private=message.chat.type == "private")
     await send_turn(context, message.chat_id, turn)
 
 
@@ -308,8 +312,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the public commands with Telegram."""
+    """Register the public commands with Telegram and schedule the pending reminders."""
     await application.bot.set_my_commands([BotCommand(c, d) for c, d in PUBLIC_COMMANDS])
+    await schedule_all(application)
 
 
 # --- wiring ----------------------------------------------------------------------------------
