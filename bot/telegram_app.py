@@ -133,14 +133,19 @@ def _owner(update: object) -> int:
 
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """A reply as HTML messages under Telegram's limit; the buttons go on the last one."""
-    head = f"<b>{escape(reply.title)}</b>\n" if reply.title else ""
-    foot = f"\n\n<i>Sources: {escape('; '.join(reply.sources))}</i>" if reply.sources else ""
+    head = f"<b>{_html(reply.title)}</b>\n" if reply.title else ""
+    foot = f"\n\n<i>Sources: {_html('; '.join(reply.sources))}</i>" if reply.sources else ""
     room = MAX_MESSAGE - len(head) - len(foot) - 16
-    chunks = split_text(escape(reply.text), room)
+    chunks = split_text(_html(reply.text), room)
     chunks[0] = head + chunks[0]
     chunks[-1] += foot
     last = len(chunks) - 1
     return [(chunk, _keyboard(reply) if i == last else None) for i, chunk in enumerate(chunks)]
+
+
+def _html(text: str) -> str:
+    """Escape text for Telegram's HTML mode (quotes need no escaping there)."""
+    return escape(text, quote=False)
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -258,7 +263,7 @@ async def admin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     name = message.text.split()[0].split("@")[0].lower()
     text = report(svc.engine) if name == "/report" else reload_data(svc)
     for chunk in split_text(text):
-        await send_text(context, message.chat_id, escape(chunk))
+        await send_text(context, message.chat_id, _html(chunk))
 
 
 def report(engine: Engine) -> str:

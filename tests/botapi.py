@@ -61,9 +61,7 @@ NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
-QUERY_TOO_OLD = (
-    "Bad Request: query is too old and response timeout expired or query ID is invalid"
-)
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 GET_UPDATES_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
     "running"
@@ -588,9 +586,7 @@ class BotApiStandIn:
         return [
             c
             for c in self.sent
-            if c.method in wanted
-            and _chat_key(c.chat_id) == key
-            and (include_failed or c.ok)
+            if c.method in wanted and _chat_key(c.chat_id) == key and (include_failed or c.ok)
         ]
 
     def texts(self, chat_id: Any) -> list[str]:
@@ -847,7 +843,7 @@ class BotApiStandIn:
             mine = [
                 mid
                 for (cid, mid), m in self._messages.items()
-                if cid == chat_key and m.get("from", {}).get("id") == user_id
+                if cid == chat_key and m.get("from", {}).get("id") == user_id and "text" in m
             ]
             message_id = max(mine) if mine else None
         original = self._messages.get((chat_key, message_id)) if message_id else None
@@ -909,7 +905,7 @@ class BotApiStandIn:
             number = -1_000_000_000_000 - zlib.crc32(key.encode()) % 1_000_000_000
             return {"id": number, "type": "channel", "title": key, "username": key.lstrip("@")}
         if chat_type is None:
-            chat_type = "private" if key > 0 else "supergroup" if key < -10**12 else "group"
+            chat_type = "private" if key > 0 else "supergroup" if key < -(10**12) else "group"
         if chat_type == "private":
             user = self._users.get(key) or {"first_name": f"User{key}"}
             chat = {"id": key, "type": "private", "first_name": user["first_name"]}

@@ -1,4 +1,4 @@
-"""`python -m bot check`: the shipped data is clean; every kind of broken file is reported by line."""
+"""`python -m bot check`: the shipped data is clean; each kind of broken file is located."""
 
 from __future__ import annotations
 

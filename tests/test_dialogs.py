@@ -143,7 +143,8 @@ def test_cancel_works_at_every_step(engine: Engine, kb: Knowledge):
                 if step.input == "number":
                     turn = engine.handle(user, number_for(step, answers[step.slot]))
                 else:
-                    turn = engine.press(user, button(turn, "a:", f":{step.id}:{answers[step.slot]}"))
+                    wanted = f":{step.id}:{answers[step.slot]}"
+                    turn = engine.press(user, button(turn, "a:", wanted))
             if engine.store.user(user).dialog is None:
                 continue
             cancelled = engine.handle(user, "/cancel")

@@ -1,4 +1,4 @@
-"""Reminders: set in one line or guided, in the user's zone, listed, snoozed, repeated, never lost."""
+"""Reminders: set in one line or guided, in the user's zone, listed, snoozed, repeated, kept."""
 
 from __future__ import annotations
 

@@ -72,4 +72,5 @@ def test_export_and_forget(tmp_path):
     assert data["unanswered_questions"] == ["how do i become a pilot"]
     store.forget("5")
     empty = store.export("5")
-    assert empty["profile"] == {} and empty["feedback"] == [] and empty["unanswered_questions"] == []
+    assert empty["profile"] == {} and empty["feedback"] == []
+    assert empty["unanswered_questions"] == [] and empty["reminders"] == []

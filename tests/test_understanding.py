@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.engine import Engine
 from bot.evaluate import OOS, evaluate, load_set
 from bot.knowledge import Knowledge
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE
-from tests.conftest import DATA
 
-LABELLED = DATA / "tests" / "data" / "labelled.yaml"
+LABELLED = Path(__file__).parent / "data" / "labelled.yaml"
 
 
 def test_labelled_set_accuracy_and_rejection(engine: Engine, kb: Knowledge):

@@ -1,0 +1,269 @@
+"""The Telegram channel end to end: the real Application against a Bot API stand-in on localhost"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from botapi import DEFAULT_TOKEN, BotApiStandIn, Call
+from telegram.ext import Application
+
+from bot.config import Settings
+from bot.engine import Engine
+from bot.knowledge import Knowledge
+from bot.logs import setup_logging
+from bot.store import Store
+from bot.telegram_app import PUBLIC_COMMANDS, build_application, post_init
+
+USER = 5001
+ADMIN = 9009
+
+
+@dataclass
+class Running:
+    api: BotApiStandIn
+    app: Application  # type: ignore[type-arg]
+    engine: Engine
+
+    async def say(self, text: str, user: int = USER, **kwargs: object) -> list[Call]:
+        """Send a text message and return the bot's messages to that chat that follow."""
+        start = len(self.api.sent)
+        update_id = self.api.text_message(user, text, **kwargs)  # type: ignore[arg-type]
+        return await self.replies(update_id, start, kwargs.get("chat_id") or user)
+
+    async def press(self, data: str, message_id: int, user: int = USER) -> list[Call]:
+        start = len(self.api.sent)
+        update_id = self.api.callback(user, data, message_id)
+        await self.api.wait_for(method="answerCallbackQuery", start=start)
+        return await self.replies(update_id, start, user)
+
+    async def replies(self, update_id: int, start: int, chat: object) -> list[Call]:
+        await self.api.wait_delivered(update_id)
+        await self.api.wait_for(
+            lambda c: c.ok and c.method in ("sendMessage", "sendDocument"),
+            chat_id=chat,
+            start=start,
+        )
+        await self.quiet(start)
+        return [
+            c
+            for c in self.api.sent[start:]
+            if c.method in ("sendMessage", "sendDocument") and c.chat_id == chat and c.ok
+        ]
+
+    async def quiet(self, start: int, gap: float = 0.15) -> None:
+        """Wait until the bot has stopped sending for ``gap`` seconds."""
+        seen = -1
+        while seen != len(self.api.sent):
+            seen = len(self.api.sent)
+            try:
+                await self.api.wait_for(
+                    lambda c: c.method != "getUpdates", timeout=gap, start=seen
+                )
+            except TimeoutError:
+                return
+
+
+@pytest.fixture(autouse=True)
+def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def running(kb: Knowledge, tmp_path: Path) -> AsyncIterator[Running]:
+    async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
+        settings = Settings(
+            token=DEFAULT_TOKEN,
+            api_base_url=api.base_url,
+            db_path=tmp_path / "bot.db",
+            admin_ids=frozenset({ADMIN}),
+            rate_limit=30,
+        )
+        engine = Engine(kb, Store(settings.db_path))
+        app = build_application(settings, engine)
+        await app.initialize()
+        await post_init(app)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            yield Running(api, app, engine)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+            engine.store.close()
+
+
+def button_data(call: Call) -> dict[str, str]:
+    return {b["text"]: b["callback_data"] for b in call.buttons}
+
+
+async def test_start_registers_commands_and_shows_the_menu(running: Running, kb: Knowledge):
+    assert [c["command"] for c in running.api.commands] == [c for c, _ in PUBLIC_COMMANDS]
+    [menu] = await running.say("/start")
+    labels = [b.label for b in kb.responses["start"].buttons]
+    assert list(button_data(menu)) == labels
+    assert "careerbot" in (menu.text or "")
+
+
+async def test_a_question_gets_an_html_answer_with_sources(running: Running, kb: Knowledge):
+    [answer] = await running.say("salry?")
+    entry = kb.entries["pay_median"]
+    assert answer.params["parse_mode"] == "HTML"
+    assert (answer.text or "").startswith(f"<b>{entry.title}</b>")
+    assert "Sources: " in (answer.text or "")
+    assert "f:pay_median:1" in button_data(answer).values()
+
+
+async def test_a_dialog_to_its_result_with_button_presses(running: Running):
+    [question] = await running.say("/certifications")
+    data = button_data(question)
+    [question] = await running.press(
+        data["Physician practice or clinic"], question.result["message_id"]
+    )
+    data = button_data(question)
+    [question] = await running.press(data["Practice management"], question.result["message_id"])
+    [result] = await running.say("4")
+    assert "my suggestion" in (result.text or "") and "Sources:" in (result.text or "")
+    assert running.api.stats["answerCallbackQuery"] >= 2
+
+    # the first question's buttons are stale now: a polite answer, and the query is answered
+    stale = await running.press(data["Practice management"], question.result["message_id"])
+    assert "earlier conversation" in (stale[0].text or "")
+
+
+async def test_sticker_photo_edit_and_long_message(running: Running, kb: Knowledge):
+    start = len(running.api.sent)
+    update = running.api.sticker(USER)
+    [reply] = await running.replies(update, start, USER)
+    assert reply.text == kb.responses["non_text"].text
+    start = len(running.api.sent)
+    update = running.api.photo(USER, caption="what about this?")
+    [reply] = await running.replies(update, start, USER)
+    assert reply.text == kb.responses["non_text"].text
+
+    await running.say("hello")
+    start = len(running.api.sent)
+    update = running.api.edited_message(USER, "how do I become a pilot")
+    await running.api.wait_delivered(update)
+    await running.quiet(start, gap=0.4)
+    assert not [c for c in running.api.sent[start:] if c.method == "sendMessage"]
+
+    replies = await running.say("salary " * 1000)  # 7,000 characters
+    assert replies and all(len(c.text or "") <= 4096 for c in replies)
+
+
+async def test_flood_limit_and_bad_gateway_are_retried_once(running: Running):
+    running.api.fail_next("sendMessage", 429, retry_after=1)
+    started = time.monotonic()
+    replies = await running.say("what is fache")
+    assert len(replies) == 1 and "FACHE" in (replies[0].text or "")
+    assert time.monotonic() - started >= 0.9, "the flood limit was waited out"
+
+    running.api.fail_next("sendMessage", 502)
+    replies = await running.say("what is an mha")
+    assert len(replies) == 1, "sent once after the 502, not twice"
+
+
+async def test_a_user_who_blocked_the_bot_is_marked_inactive(running: Running):
+    running.api.block_user(USER)
+    start = len(running.api.sent)
+    update = running.api.text_message(USER, "salary?")
+    await running.api.wait_delivered(update)
+    await running.api.wait_for(lambda c: c.method == "sendMessage" and c.failed, start=start)
+    await running.quiet(start)
+    assert running.engine.store.user(str(USER)).active is False
+    running.api.unblock_user(USER)
+    [again] = await running.say("hi")  # the bot goes on, and the user is active again
+    assert running.engine.store.user(str(USER)).active is True
+    assert again.ok
+
+
+async def test_group_chats_answer_only_commands_and_mentions(running: Running, kb: Knowledge):
+    group = -100777
+    start = len(running.api.sent)
+    update = running.api.group_message(USER, group, "what is fache")
+    await running.api.wait_delivered(update)
+    await running.quiet(start, gap=0.4)
+    assert not [c for c in running.api.sent[start:] if c.method == "sendMessage"]
+
+    start = len(running.api.sent)
+    update = running.api.group_message(USER, group, "what is fache", mention_bot=True)
+    [answer] = await running.replies(update, start, group)
+    assert "FACHE" in (answer.text or "")
+
+    [refused] = await running.say("/remind 2027-03-14 CMM exam", chat_id=group, chat_type="group")
+    assert refused.text == kb.responses["private_only"].text
+
+
+async def test_admin_commands_only_for_admins(running: Running, kb: Knowledge):
+    [outsider] = await running.say("/report")
+    assert "don't know the command" in (outsider.text or "")
+    await running.say("how do I become a pilot")
+    [report] = await running.say("/report", user=ADMIN)
+    assert "how do i become a pilot" in (report.text or "")
+    [reloaded] = await running.say("/reload", user=ADMIN)
+    assert (reloaded.text or "").startswith("Reloaded.")
+
+
+async def test_export_sends_a_json_file_and_forget_erases(running: Running):
+    await running.say("/degrees")
+    [document] = await running.say("/export")
+    assert document.method == "sendDocument" and document.document is not None
+    data = json.loads(document.document.data)
+    assert data["user"] == str(USER) and data["dialog"]["id"] == "degree_planner"
+    [confirm] = await running.say("/forget")
+    [done] = await running.press(button_data(confirm)["Yes, delete"], confirm.result["message_id"])
+    assert "deleted" in (done.text or "")
+    assert running.engine.store.export(str(USER))["dialog"] is None
+
+
+async def test_reminders_are_delivered_through_the_job_queue(running: Running):
+    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    assert "Saved" in (saved.text or "")
+    store = running.engine.store
+    # bring the first message forward to now: the job queue sends it, then it is marked sent
+    first = running.engine.reminders.pending()[0]
+    store.db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time(), first.id))
+    assert running.app.job_queue is not None
+    for job in running.app.job_queue.jobs():  # as after a restart: an empty job queue
+        job.schedule_removal()
+    start = len(running.api.sent)
+    await post_init(running.app)  # what start-up does: schedule everything pending
+    call = await running.api.wait_for(
+        lambda c: c.method == "sendMessage" and "Reminder" in (c.text or ""), start=start
+    )
+    assert "CMM exam" in (call.text or "") and "Snooze 1 hour" in button_data(call)
+    await running.quiet(start)
+    state = store.db.execute(
+        "SELECT state FROM notifications WHERE id = ?", (first.id,)
+    ).fetchone()
+    assert state == ("sent",)
+    sent = [c for c in running.api.sent if "⏰" in (c.text or "")]
+    assert len(sent) == 1
+
+
+async def test_the_token_never_reaches_the_logs(
+    running: Running, caplog: pytest.LogCaptureFixture
+):
+    setup_logging("DEBUG")
+    caplog.set_level(logging.DEBUG)
+    for noisy in ("httpx", "httpcore"):  # even at DEBUG, where they print every URL
+        logging.getLogger(noisy).setLevel(logging.DEBUG)
+    running.api.fail_next("sendMessage", 502, times=2)
+    await running.say("salary?")
+    running.api.fail_next("sendMessage", 400, description="Bad Request: can't parse entities")
+    start = len(running.api.sent)
+    running.api.text_message(USER, "what is fache")
+    await running.api.wait_for(lambda c: c.method == "sendMessage" and not c.failed, start=start)
+    assert caplog.records, "something was logged"
+    secret = DEFAULT_TOKEN.split(":")[1]
+    for record in caplog.records:
+        assert secret not in record.getMessage()
+        assert secret not in (record.exc_text or "")
