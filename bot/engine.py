@@ -82,28 +82,38 @@ class Engine:
 
     # --- entry points -------------------------------------------------------------------------
 
-    def handle(self, user_id: str, text: str, private: bool = True) -> Turn:
+    def handle(
+        self, user_id: str, text: str, private: bool = True, update_id: int | None = None
+    ) -> Turn:
         """Answer a typed message (a question, a dialog answer or a /command).
 
-        ``private`` is false in group chats, where personal commands are refused.
+        ``private`` is false in group chats, where personal commands are refused. Everything the
+        message changes is committed in one transaction before this returns; a Telegram
+        ``update_id`` seen before (resent after a crash) changes nothing and gets no reply.
         """
-        user = self.store.user(user_id)
-        self._welcome_back(user)
-        text = text.strip()
-        if text.startswith("/"):
-            turn = self._command(user, text, private)
-        else:
-            turn = self._text(user, text)
-        self.store.save(user)
+        with self.store.transaction():
+            if update_id is not None and not self.store.claim_update(update_id):
+                return Turn([])
+            user = self.store.user(user_id)
+            self._welcome_back(user)
+            text = text.strip()
+            if text.startswith("/"):
+                turn = self._command(user, text, private)
+            else:
+                turn = self._text(user, text)
+            self.store.save(user)
         return turn
 
-    def press(self, user_id: str, data: str) -> Turn:
-        """Answer a button press carrying ``data``."""
-        user = self.store.user(user_id)
-        self._welcome_back(user)
-        turn = self._press(user, data)
-        if data != "forget:yes":
-            self.store.save(user)
+    def press(self, user_id: str, data: str, update_id: int | None = None) -> Turn:
+        """Answer a button press carrying ``data`` (one transaction, as :meth:`handle`)."""
+        with self.store.transaction():
+            if update_id is not None and not self.store.claim_update(update_id):
+                return Turn([])
+            user = self.store.user(user_id)
+            self._welcome_back(user)
+            turn = self._press(user, data)
+            if data != "forget:yes":
+                self.store.save(user)
         return turn
 
     def _welcome_back(self, user: User) -> None:

@@ -75,6 +75,10 @@ MIGRATIONS: list[str] = [
     CREATE INDEX notifications_due ON notifications (state, fire_at);
     CREATE INDEX notifications_user ON notifications (user_id, state);
     """,
+    # 3: Telegram updates already handled (Telegram resends unconfirmed ones after a crash)
+    """
+    CREATE TABLE updates (id INTEGER PRIMARY KEY, at REAL NOT NULL);
+    """,
 ]
 
 
@@ -137,7 +141,13 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """Group writes: all of them are committed together when the block ends, or none."""
+        """Group writes: all of them are committed together when the block ends, or none.
+
+        Nested blocks join the outer one, so a caller can make several steps one commit.
+        """
+        if self.db.in_transaction:
+            yield self.db
+            return
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -194,6 +204,20 @@ class Store:
                 int(user.active),
             ),
         )
+
+    def claim_update(self, update_id: int) -> bool:
+        """Record a Telegram update as handled; False if it was handled before."""
+        try:
+            cursor = self.db.execute(
+                "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        return cursor.rowcount == 1
+
+    def prune_updates(self, older_than: float = 7 * 86400) -> None:
+        """Forget handled update ids older than ``older_than`` seconds (Telegram keeps 24 h)."""
+        self._write("DELETE FROM updates WHERE at < ?", (self.clock() - older_than,))
 
     def set_active(self, user_id: str, active: bool) -> None:
         """Mark a user active or inactive (inactive: they blocked the bot)."""

@@ -221,7 +221,8 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if mention.lower() not in text.lower():
             return
         text = text.replace(mention, " ").replace(mention.lower(), " ")
-    turn = services(context).engine.handle(str(user.id), text)
+    private = message.chat.type == "private"
+    turn = services(context).engine.handle(str(user.id), text, private, update.update_id)
     await send_turn(context, message.chat_id, turn)
 
 
@@ -234,7 +235,8 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if message.text.split()[0].split("@")[0].lower() == "/export":
         await export(update, context)
         return
-    turn = engine.handle(str(user.id), message.text, private=message.chat.type == "private")
+    private = message.chat.type == "private"
+    turn = engine.handle(str(user.id), message.text, private, update.update_id)
     await send_turn(context, message.chat_id, turn)
 
 
@@ -291,7 +293,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if query is None or user is None:
         return
     await query.answer()
-    turn = services(context).engine.press(str(user.id), query.data or "")
+    turn = services(context).engine.press(str(user.id), query.data or "", update.update_id)
     chat_id = query.message.chat.id if query.message else user.id
     await send_turn(context, chat_id, turn)
 
@@ -319,6 +321,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the public commands with Telegram and schedule the pending reminders."""
     await application.bot.set_my_commands([BotCommand(c, d) for c, d in PUBLIC_COMMANDS])
+    services_of(application).engine.store.prune_updates()
     await schedule_all(application)
 
 

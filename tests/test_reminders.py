@@ -216,3 +216,10 @@ def test_reminder_survives_reopening_the_database(tmp_path, kb: Knowledge, clock
     assert len(second.reminders.pending()) == 3
     berlin = dt.datetime(2027, 3, 14, 9, tzinfo=ZoneInfo("UTC"))
     assert max(n.fire_at for n in second.reminders.pending()) == berlin.timestamp()
+
+
+def test_an_update_resent_after_a_crash_is_handled_once(bot: Engine):
+    first = bot.handle("s", "/remind 2027-03-14 CMM exam", update_id=900)
+    again = bot.handle("s", "/remind 2027-03-14 CMM exam", update_id=900)
+    assert "Saved" in first.plain() and again.replies == []
+    assert count(bot, "s") == 1

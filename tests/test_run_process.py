@@ -1,0 +1,141 @@
+"""The real ``python -m bot run`` process against the Bot API stand-in: start, serve, stop, kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
+
+import pytest
+from botapi import DEFAULT_TOKEN, BotApiStandIn
+
+SECRET = DEFAULT_TOKEN.split(":")[1]
+
+
+def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CAREERBOT_"))}
+    env.update(CAREERBOT_DB=str(tmp_path / "bot.db"), CAREERBOT_RATE_LIMIT="0", **extra)
+    return env
+
+
+@pytest.mark.parametrize(
+    ("token", "says"), [(None, "TELEGRAM_BOT_TOKEN is not set"), ("nonsense", "malformed")]
+)
+def test_run_without_a_usable_token_exits_2_with_one_line(tmp_path, token, says):
+    env = bot_env(tmp_path)
+    if token:
+        env["TELEGRAM_BOT_TOKEN"] = token
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0]
+    assert "nonsense" not in done.stderr
+
+
+@contextmanager
+def bot_process(api: BotApiStandIn, tmp_path: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stderr=out, stdout=out
+        )
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=30)
+
+
+@asynccontextmanager
+async def stand_in() -> AsyncIterator[BotApiStandIn]:
+    async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
+        yield api
+
+
+async def started(api: BotApiStandIn, since: int) -> None:
+    """Wait until a bot process has finished starting (it registers its commands last)."""
+    await api.wait_for(method="setMyCommands", start=since, timeout=60)
+    await api.wait_for(method="getUpdates", start=since, timeout=30)
+
+
+async def test_the_real_process_serves_and_stops_cleanly_on_sigterm(tmp_path):
+    log = tmp_path / "bot.log"
+    async with stand_in() as api:
+        with bot_process(api, tmp_path, log) as proc:
+            await started(api, 0)
+            start = len(api.sent)
+            api.text_message(77, "/start")
+            reply = await api.wait_for(lambda c: c.ok, method="sendMessage", start=start)
+            assert "careerbot" in (reply.text or "")
+            proc.send_signal(signal.SIGTERM)
+            code = await asyncio.to_thread(proc.wait, 30)
+    assert code == 0
+    text = log.read_text()
+    assert "careerbot stopped" in text
+    assert SECRET not in text, "the token never appears in the log"
+
+
+async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
+    log = tmp_path / "bot.log"
+    users = [101, 102, 103]
+    async with stand_in() as api:
+        with bot_process(api, tmp_path, log) as proc:
+            await started(api, 0)
+            for user in users:
+                start = len(api.sent)
+                api.text_message(user, f"/remind 2027-03-14 10:00 CMM exam for {user}")
+                saved = await api.wait_for(lambda c: c.ok, method="sendMessage", start=start)
+                assert "Saved" in (saved.text or "")
+            proc.send_signal(signal.SIGKILL)
+            await asyncio.to_thread(proc.wait, 30)
+
+        # While the bot is down, move the reminders' times: some passed during the outage,
+        # some come due a few seconds after the restart.
+        db = sqlite3.connect(tmp_path / "bot.db")
+        ids = [row[0] for row in db.execute("SELECT id FROM notifications ORDER BY id")]
+        assert len(ids) == 3 * len(users), "every accepted reminder was on disk before 'Saved'"
+        now = time.time()
+        for n, notification_id in enumerate(ids):
+            when = now - 600 if n % 2 == 0 else now + 3
+            db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (when, notification_id))
+        db.commit()
+        db.close()
+
+        since = len(api.sent)
+        with bot_process(api, tmp_path, log):
+            await started(api, since)
+
+            def reminders() -> list[object]:
+                return [c for c in api.sent[since:] if c.ok and "⏰" in (c.text or "")]
+
+            deadline = time.monotonic() + 30
+            while len(reminders()) < len(ids) and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.5)  # anything sent twice would show up by now
+            delivered = reminders()
+
+    assert len(delivered) == len(ids), "each notification arrives exactly once"
+    per_user = {u: [c for c in delivered if c.chat_id == u] for u in users}  # type: ignore[attr-defined]
+    assert all(len(calls) == 3 for calls in per_user.values())
+    late = [c for c in delivered if "(Late:" in (c.text or "")]  # type: ignore[attr-defined]
+    assert len(late) == (len(ids) + 1) // 2, "those due during the outage say they are late"
+    db = sqlite3.connect(tmp_path / "bot.db")
+    states = {row[0] for row in db.execute("SELECT state FROM notifications")}
+    db.close()
+    assert states == {"sent"}
+    assert SECRET not in log.read_text()
