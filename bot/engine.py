@@ -45,6 +45,7 @@ KIND_WORDS = {
 }
 MAX_RELATED = 4
 MAX_SUGGESTIONS = 3
+COMPARE_WORDS = {"vs", "compare", "comparison", "difference", "between", "better"}
 
 
 def build_matcher(kb: Knowledge) -> Matcher:
@@ -141,6 +142,9 @@ class Engine:
             turn = Turn([self._entry_reply(user, entry, detail)], entry.id, match.score, True)
         elif match.outcome is Outcome.CONFIDENT:
             turn = self._answer_intent(user, match)
+        elif compared := self._comparison(match):
+            replies = [self._entry_reply(user, entry) for entry in compared]
+            turn = Turn(replies, compared[0].id, match.score, True)
         elif invalid is not None:
             return Turn(invalid.replies)
         else:
@@ -173,6 +177,24 @@ class Engine:
             if detail:
                 return entry, detail
         return None
+
+    def _comparison(self, match: Match) -> list[Entry]:
+        """The entries an unsure "FACHE vs CMM" question names: each topic word picks the
+        best-ranked intent that uses it; two or more picked entries are compared."""
+        words = set(match.words)
+        if match.outcome is not Outcome.UNSURE or not words & COMPARE_WORDS:
+            return []
+        named: list[Entry] = []
+        for word in words - COMPARE_WORDS - self.matcher.generic:
+            for intent_id, _ in match.ranked:
+                if word in self.matcher.pooled[intent_id]:
+                    entry = self.kb.entries.get(self.kb.intents[intent_id].answer or "")
+                    if entry and entry not in named:
+                        named.append(entry)
+                    break
+        order = {intent_id: n for n, (intent_id, _) in enumerate(match.ranked)}
+        named.sort(key=lambda e: order.get(e.id, len(order)))
+        return named[:3] if len(named) >= 2 else []
 
     def _context_entries(self, user: User) -> list[Entry]:
         topic = self.kb.entries.get(user.context.get("topic", ""))

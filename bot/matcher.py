@@ -69,6 +69,10 @@ class Matcher:
         self.stopwords = set(lexicon.stopwords)
         self.generic = set(lexicon.generic)
         self.medical = set(lexicon.medical)
+        self.occupations = {
+            w for p in lexicon.occupations for w in utils.default_process(p).split()
+        }
+        self.roles = set(lexicon.roles)
         places = {w for p in lexicon.places for w in utils.default_process(p).split()}
         self._synonyms = _synonym_rule(lexicon.synonyms)
         lexicon_words = {
@@ -83,7 +87,7 @@ class Matcher:
             for w in utils.default_process(ex).split()
         }
         self.vocabulary = raw_words | lexicon_words | places | extra_words | self.stopwords
-        self.vocabulary |= self.generic | self.medical
+        self.vocabulary |= self.generic | self.medical | self.occupations | self.roles
         self.places = places
         self._by_initial: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.vocabulary):
@@ -162,10 +166,17 @@ class Matcher:
             return Match(Outcome.MEDICAL, words=content)
         known = [w for w in content if w in self.vocabulary]
         unknown = len(content) - len(known)
-        anchors = [w for w in known if w not in self.generic and w not in self.places]
+        anchors = [
+            w
+            for w in known
+            if w not in self.generic and w not in self.places and w not in self.occupations
+        ]
         ranked = self.rank(content)
         if unknown > len(known) or (unknown and not anchors):
             return Match(Outcome.OFF_TOPIC, ranked, content)
+        other_job = any(w in self.occupations for w in content)
+        if other_job and not anchors and not any(w in self.roles for w in content):
+            return Match(Outcome.OFF_TOPIC, ranked, content)  # "how much does a nurse make"
         if not ranked or ranked[0][1] < UNSURE:
             return Match(Outcome.OFF_TOPIC, ranked, content)
         top = ranked[0][1]

@@ -198,3 +198,5 @@ class LexiconFile(Strict):
     stopwords: list[str] = []
     medical: list[str] = []
     places: list[str] = []
+    occupations: list[str] = []
+    roles: list[str] = []
