@@ -42,7 +42,8 @@ class Report:
 
     total: int = 0
     in_scope: int = 0
-    correct: int = 0
+    correct: int = 0  # answered outright with the right intent
+    first: int = 0  # the right intent ranked first: answered, or the first "did you mean" button
     wrong: int = 0  # answered confidently with the wrong intent: the worst outcome
     unsure: int = 0
     out_of_scope: int = 0
@@ -56,8 +57,23 @@ class Report:
 
     @property
     def accuracy(self) -> float:
-        """Share of in-scope questions answered with the right intent."""
+        """Top-1 accuracy: share of in-scope questions whose first-ranked intent is right."""
+        return self.first / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def answered(self) -> float:
+        """Share of in-scope questions answered outright with the right intent."""
         return self.correct / self.in_scope if self.in_scope else 0.0
+
+    @property
+    def redirected(self) -> int:
+        """In-scope questions treated as off-topic."""
+        return self.in_scope - self.correct - self.wrong - self.unsure
+
+    @property
+    def wrong_rate(self) -> float:
+        """Share of in-scope questions answered outright with the wrong intent."""
+        return self.wrong / self.in_scope if self.in_scope else 0.0
 
     @property
     def rejection(self) -> float:
@@ -101,6 +117,10 @@ def evaluate(engine: Engine, examples: list[Example]) -> Report:
                 report.unsure += bool(turn.suggestions)
             else:
                 report.wrong += 1
+            offered = (
+                predicted if predicted != OOS else (turn.intent if turn.suggestions else None)
+            )
+            report.first += offered == example.label
         if predicted != example.label:
             report.pairs[(example.label, predicted)] += 1
             report.misses.append((example.text, example.label, predicted))
@@ -112,10 +132,12 @@ def format_report(report: Report, show_misses: bool = False) -> str:
     lines = [
         f"examples: {report.total} ({report.in_scope} in scope, "
         f"{report.out_of_scope} out of scope)",
-        f"top-1 accuracy (in scope): {report.accuracy:.1%} "
-        f"({report.correct}/{report.in_scope}; wrong answers {report.wrong}, "
-        f"'did you mean' {report.unsure}, "
-        f"rejected {report.in_scope - report.correct - report.wrong})",
+        f"top-1 accuracy (in scope): {report.accuracy:.1%} ({report.first}/{report.in_scope}: "
+        f"the right topic answered, or offered first under 'did you mean')",
+        f"  answered outright and right: {report.answered:.1%} ({report.correct}); "
+        f"answered wrong: {report.wrong_rate:.1%} ({report.wrong}); "
+        f"'did you mean': {report.unsure}; "
+        f"redirected as off-topic: {report.redirected}",
         f"out-of-scope rejection: {report.rejection:.1%} "
         f"({report.rejected}/{report.out_of_scope})",
         f"latency per question (engine): p50 {report.percentile(50):.2f} ms, "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -29,6 +29,10 @@ MARGIN = 0.04  # ... when it leads the runner-up by at least this much
 UNSURE = 0.30  # between UNSURE and an answer: "did you mean"; below: off-topic
 FUZZY_WEIGHT = 0.3  # share of rapidfuzz token_sort_ratio in the blended score
 CENTROID_WEIGHT = 0.3  # share of the intent's pooled vocabulary in the word score
+GRAM_WEIGHT = 0.3  # share of the character n-gram score (word forms: manage/management)
+GRAM_SIZES = (3, 4)
+UNKNOWN_WEIGHT = 0.5  # weight of a word no example uses, as a share of the rarest word's IDF
+SHORTLIST = 12  # intents refined with the costlier fuzzy and n-gram scores
 MIN_CORRECTABLE = 4  # words shorter than this are not spell-corrected (too many false friends)
 
 
@@ -111,7 +115,7 @@ class Matcher:
             for w in pool:
                 df[w] += 1
         self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
-        self.unknown_idf = math.log(n + 1)
+        self.unknown_idf = UNKNOWN_WEIGHT * math.log(n + 1)
         self.index: dict[str, list[int]] = defaultdict(list)
         self.example_norm: list[float] = []
         for i, example in enumerate(example_words):
@@ -119,11 +123,34 @@ class Matcher:
                 self.index[w].append(i)
             self.example_norm.append(self._norm(example))
         self.pooled = dict(pooled)
+        self.intent_texts: dict[str, list[str]] = defaultdict(list)
+        for text, intent_id in zip(self.example_text, self.example_intent, strict=True):
+            self.intent_texts[intent_id].append(text)
         self.pooled_norm = {k: self._norm(v) for k, v in pooled.items()}
         self.pooled_index: dict[str, list[str]] = defaultdict(list)
         for intent_id, pool in pooled.items():
             for w in pool:
                 self.pooled_index[w].append(intent_id)
+        self._build_grams(intents)
+
+    def _build_grams(self, intents: list[Intent]) -> None:
+        """A TF-IDF vector of character n-grams per intent, for word forms the examples lack."""
+        counts: dict[str, Counter[str]] = defaultdict(Counter)
+        for intent in intents:
+            for ex in intent.examples:
+                for w in self.content_words(self.normalize(ex)):
+                    counts[intent.id].update(_grams(w))
+        df: Counter[str] = Counter(g for c in counts.values() for g in c)
+        n = len(counts)
+        self.gram_idf = {g: math.log((n + 1) / (c + 0.5)) for g, c in df.items()}
+        self.gram_vectors = {
+            intent_id: _unit({g: (1 + math.log(k)) * self.gram_idf[g] for g, k in c.items()})
+            for intent_id, c in counts.items()
+        }
+
+    def _gram_vector(self, words: set[str]) -> dict[str, float]:
+        grams: Counter[str] = Counter(g for w in words for g in _grams(w))
+        return _unit({g: (1 + math.log(k)) * self.gram_idf.get(g, 0.0) for g, k in grams.items()})
 
     def _norm(self, words: set[str]) -> float:
         return math.sqrt(sum(self.idf.get(w, self.unknown_idf) ** 2 for w in words)) or 1.0
@@ -186,52 +213,57 @@ class Matcher:
         return Match(Outcome.UNSURE, ranked, content)
 
     def rank(self, content: list[str]) -> list[tuple[str, float]]:
-        """Score every intent sharing a word with ``content``, best first.
+        """Score the intents sharing a word with ``content``, best first.
 
         Word score: IDF-weighted cosine with the best single example, blended with the cosine
         against the intent's pooled words (which rewards paraphrases mixing several examples).
-        Final score: that blended with rapidfuzz ``ratio`` on the sorted words of the best example,
-        which catches near-copies with residual typos.
+        The best ``SHORTLIST`` intents by word score are then refined with rapidfuzz ``ratio``
+        on sorted words (near-copies with residual typos) and character n-grams (word forms).
         """
         q = set(content)
         q_norm = self._norm(q)
         dots: dict[int, float] = defaultdict(float)
+        pooled_dot: dict[str, float] = defaultdict(float)
         for w in q:
             weight = self.idf.get(w, 0.0) ** 2
             for i in self.index.get(w, ()):
                 dots[i] += weight
+            for intent_id in self.pooled_index.get(w, ()):
+                pooled_dot[intent_id] += weight
         best: dict[str, float] = {}
         for i, dot in dots.items():
             cos = dot / (q_norm * self.example_norm[i])
             intent_id = self.example_intent[i]
             if cos > best.get(intent_id, 0.0):
                 best[intent_id] = cos
-        if not best:
-            return []
-        pooled_dot: dict[str, float] = defaultdict(float)
-        for w in q:
-            weight = self.idf.get(w, 0.0) ** 2
-            for intent_id in self.pooled_index.get(w, ()):
-                pooled_dot[intent_id] += weight
+        word = {
+            intent_id: (1 - CENTROID_WEIGHT) * cos
+            + CENTROID_WEIGHT * pooled_dot[intent_id] / (q_norm * self.pooled_norm[intent_id])
+            for intent_id, cos in best.items()
+        }
+        shortlist = sorted(word, key=word.__getitem__, reverse=True)[:SHORTLIST]
         query_text = " ".join(sorted(q))
-        fuzzy: dict[str, float] = {}
-        candidates = [i for i in dots]
-        for _, score, pos in process.extract(
-            query_text,
-            {i: self.example_text[i] for i in candidates},
-            scorer=fuzz.ratio,
-            limit=None,
-        ):
-            intent_id = self.example_intent[pos]
-            fuzzy[intent_id] = max(fuzzy.get(intent_id, 0.0), score / 100)
+        gram_query = self._gram_vector(q)
         scores: dict[str, float] = {}
-        for intent_id, cos in best.items():
-            pooled = pooled_dot[intent_id] / (q_norm * self.pooled_norm[intent_id])
-            word = (1 - CENTROID_WEIGHT) * cos + CENTROID_WEIGHT * pooled
-            scores[intent_id] = (1 - FUZZY_WEIGHT) * word + FUZZY_WEIGHT * fuzzy.get(
-                intent_id, 0.0
+        for intent_id in shortlist:
+            fuzzy = process.extractOne(query_text, self.intent_texts[intent_id], scorer=fuzz.ratio)
+            blended = (1 - FUZZY_WEIGHT) * word[intent_id] + FUZZY_WEIGHT * (
+                fuzzy[1] / 100 if fuzzy else 0.0
             )
+            grams = self.gram_vectors.get(intent_id, {})
+            gram = sum(x * grams.get(g, 0.0) for g, x in gram_query.items())
+            scores[intent_id] = (1 - GRAM_WEIGHT) * blended + GRAM_WEIGHT * gram
         return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _unit(vector: dict[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
+    return {k: x / norm for k, x in vector.items()}
+
+
+def _grams(word: str) -> list[str]:
+    marked = f"<{word}>"
+    return [marked[i : i + k] for k in GRAM_SIZES for i in range(max(1, len(marked) - k + 1))]
 
 
 def _synonym_rule(synonyms: dict[str, list[str]]) -> _Rewriter:
