@@ -1,4 +1,4 @@
-"""The real ``python -m bot run`` process against the Bot API stand-in: start, serve, stop, kill -9."""
+"""The real `python -m bot run` process against the Bot API stand-in: serve, stop, kill -9."""
 
 from __future__ import annotations
 
@@ -47,7 +47,9 @@ def test_run_without_a_usable_token_exits_2_with_one_line(tmp_path, token, says)
 
 
 @contextmanager
-def bot_process(api: BotApiStandIn, tmp_path: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def bot_process(
+    api: BotApiStandIn, tmp_path: Path, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -112,7 +114,9 @@ async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
         now = time.time()
         for n, notification_id in enumerate(ids):
             when = now - 600 if n % 2 == 0 else now + 3
-            db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (when, notification_id))
+            db.execute(
+                "UPDATE notifications SET fire_at = ? WHERE id = ?", (when, notification_id)
+            )
         db.commit()
         db.close()
 
@@ -123,9 +127,10 @@ async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
             def reminders() -> list[object]:
                 return [c for c in api.sent[since:] if c.ok and "⏰" in (c.text or "")]
 
-            deadline = time.monotonic() + 30
-            while len(reminders()) < len(ids) and time.monotonic() < deadline:
-                await asyncio.sleep(0.2)
+            def all_arrived(call: object) -> bool:
+                return len(reminders()) >= len(ids)
+
+            await api.wait_for(all_arrived, timeout=30, start=since)
             await asyncio.sleep(1.5)  # anything sent twice would show up by now
             delivered = reminders()
 
