@@ -185,7 +185,7 @@ class Engine:
         if match.outcome is not Outcome.UNSURE or not words & COMPARE_WORDS:
             return []
         named: list[Entry] = []
-        for word in words - COMPARE_WORDS - self.matcher.generic:
+        for word in words & self.matcher.field:
             for intent_id, _ in match.ranked:
                 if word in self.matcher.pooled[intent_id]:
                     entry = self.kb.entries.get(self.kb.intents[intent_id].answer or "")

@@ -24,7 +24,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from bot.schema import Intent, LexiconFile
 
 # Chosen with `python -m bot eval` on tests/data/labelled.yaml (see README, "Understanding").
-CONFIDENT = 0.52  # a top score at or above this answers ...
+CONFIDENT = 0.50  # a top score at or above this answers ...
 MARGIN = 0.04  # ... when it leads the runner-up by at least this much
 UNSURE = 0.30  # between UNSURE and an answer: "did you mean"; below: off-topic
 FUZZY_WEIGHT = 0.3  # share of rapidfuzz token_sort_ratio in the blended score
@@ -71,7 +71,7 @@ class Matcher:
     def __init__(self, intents: list[Intent], lexicon: LexiconFile, extra_words: set[str]) -> None:
         """Preprocess every example once; ``extra_words`` (detail names) join the vocabulary."""
         self.stopwords = set(lexicon.stopwords)
-        self.generic = set(lexicon.generic)
+        self.field = set(lexicon.field)
         self.medical = set(lexicon.medical)
         self.occupations = {
             w for p in lexicon.occupations for w in utils.default_process(p).split()
@@ -91,7 +91,7 @@ class Matcher:
             for w in utils.default_process(ex).split()
         }
         self.vocabulary = raw_words | lexicon_words | places | extra_words | self.stopwords
-        self.vocabulary |= self.generic | self.medical | self.occupations | self.roles
+        self.vocabulary |= self.field | self.medical | self.occupations | self.roles
         self.places = places
         self._by_initial: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.vocabulary):
@@ -193,11 +193,7 @@ class Matcher:
             return Match(Outcome.MEDICAL, words=content)
         known = [w for w in content if w in self.vocabulary]
         unknown = len(content) - len(known)
-        anchors = [
-            w
-            for w in known
-            if w not in self.generic and w not in self.places and w not in self.occupations
-        ]
+        anchors = [w for w in known if w in self.field]
         ranked = self.rank(content)
         if unknown > len(known) or (unknown and not anchors):
             return Match(Outcome.OFF_TOPIC, ranked, content)

@@ -194,7 +194,7 @@ class LexiconFile(Strict):
 
     version: Literal[1]
     synonyms: dict[str, list[str]] = {}
-    generic: list[str] = []
+    field: list[str] = []
     stopwords: list[str] = []
     medical: list[str] = []
     places: list[str] = []
