@@ -32,6 +32,7 @@ CENTROID_WEIGHT = 0.3  # share of the intent's pooled vocabulary in the word sco
 GRAM_WEIGHT = 0.3  # share of the character n-gram score (word forms: manage/management)
 GRAM_SIZES = (3, 4)
 UNKNOWN_WEIGHT = 0.5  # weight of a word no example uses, as a share of the rarest word's IDF
+NEAREST = 2  # an intent's example score: the mean of its this many closest examples
 SHORTLIST = 12  # intents refined with the costlier fuzzy and n-gram scores
 MIN_CORRECTABLE = 4  # words shorter than this are not spell-corrected (too many false friends)
 
@@ -226,12 +227,10 @@ class Matcher:
                 dots[i] += weight
             for intent_id in self.pooled_index.get(w, ()):
                 pooled_dot[intent_id] += weight
-        best: dict[str, float] = {}
+        near: dict[str, list[float]] = defaultdict(list)
         for i, dot in dots.items():
-            cos = dot / (q_norm * self.example_norm[i])
-            intent_id = self.example_intent[i]
-            if cos > best.get(intent_id, 0.0):
-                best[intent_id] = cos
+            near[self.example_intent[i]].append(dot / (q_norm * self.example_norm[i]))
+        best = {k: _top_mean(v, NEAREST) for k, v in near.items()}
         word = {
             intent_id: (1 - CENTROID_WEIGHT) * cos
             + CENTROID_WEIGHT * pooled_dot[intent_id] / (q_norm * self.pooled_norm[intent_id])
@@ -250,6 +249,12 @@ class Matcher:
             gram = sum(x * grams.get(g, 0.0) for g, x in gram_query.items())
             scores[intent_id] = (1 - GRAM_WEIGHT) * blended + GRAM_WEIGHT * gram
         return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+def _top_mean(values: list[float], k: int) -> float:
+    """The mean of the ``k`` largest values (fewer if there are fewer)."""
+    top = sorted(values, reverse=True)[:k]
+    return sum(top) / k if len(top) == k else sum(top) / (len(top) + 1)
 
 
 def _unit(vector: dict[str, float]) -> dict[str, float]:
