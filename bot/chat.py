@@ -42,7 +42,7 @@ def run_chat(settings: Settings) -> int:
             print()
             return 0
         choice = line.strip()
-        if choice.isdigit() and 1 <= int(choice) <= len(buttons):
+        if choice.isascii() and choice.isdigit() and 1 <= int(choice) <= len(buttons):
             turn = engine.press(USER, buttons[int(choice) - 1].data)
         else:
             turn = engine.handle(USER, line)

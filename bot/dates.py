@@ -67,6 +67,9 @@ _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _LEAD_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
 
 
+MAX_ZONE_NAME = 64  # the longest IANA names are about 30 characters
+
+
 class DateError(ValueError):
     """A date, time or zone the user typed that cannot be used; str() is a friendly message."""
 
@@ -127,6 +130,8 @@ def parse_time(text: str) -> datetime.time:
 def parse_zone(text: str) -> zoneinfo.ZoneInfo:
     """Find the IANA time zone named in ``text`` (any case, spaces for underscores) or raise."""
     typed = text.strip()
+    if len(typed) > MAX_ZONE_NAME:
+        raise DateError("That is too long for a time zone name; try one like Europe/Berlin.")
     if not typed:
         raise DateError("Please type a time zone, for example Europe/Berlin.")
     name = _zone_table().by_key.get(_zone_key(typed))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from string import Template
@@ -45,6 +46,7 @@ KIND_WORDS = {
 }
 MAX_RELATED = 4
 MAX_SUGGESTIONS = 3
+ROW_ID = re.compile(r"[0-9]{1,12}")  # ids in button data: ASCII digits that fit SQLite
 COMPARE_WORDS = {"vs", "compare", "comparison", "difference", "between", "better"}
 
 
@@ -424,8 +426,8 @@ class Engine:
     def _reminder_button(self, user: User, kind: str, args: list[str]) -> Turn | None:
         if kind == "rl":
             return Turn([self.reminders.listing(user.id)], matched=True)
-        if not args or not all(a.isdigit() for a in args):
-            return None
+        if not args or not all(ROW_ID.fullmatch(a) for a in args):
+            return None  # forged or garbled: not one of our ids
         if kind == "rd" and self.reminders.delete(user.id, int(args[0])):
             return Turn(
                 [self.response("reminder_deleted"), self.reminders.listing(user.id)], matched=True
@@ -499,7 +501,7 @@ def _short_name(title: str) -> str:
 def _lead_minutes(value: str) -> int:
     """An option id like ``d30`` (30 days), ``w1``, ``h3`` or ``d0`` as minutes."""
     unit, digits = value[:1], value[1:]
-    return LEAD_UNITS.get(unit, 0) * int(digits) if digits.isdigit() else 0
+    return LEAD_UNITS.get(unit, 0) * int(digits) if ROW_ID.fullmatch(digits) else 0
 
 
 def _feedback(entry: Entry) -> list[Button]:

@@ -72,20 +72,36 @@ def short(label: str, limit: int = MAX_LABEL) -> str:
     return cut + "…"
 
 
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units (an emoji is usually two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def split_text(text: str, limit: int = MAX_MESSAGE) -> list[str]:
-    """Split ``text`` into chunks of at most ``limit`` characters, at paragraph breaks first."""
+    """Split ``text`` into chunks of at most ``limit`` UTF-16 units, at paragraph breaks first."""
     chunks: list[str] = []
     rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n\n", 0, limit)
+    while utf16_len(rest) > limit:
+        fits = _fitting_chars(rest, limit)
+        cut = rest.rfind("\n\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind("\n", 0, limit)
+            cut = rest.rfind("\n", 0, fits)
         if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
+            cut = rest.rfind(" ", 0, fits)
         if cut <= 0:
-            cut = limit
+            cut = fits
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest or not chunks:
         chunks.append(rest)
     return chunks
+
+
+def _fitting_chars(text: str, limit: int) -> int:
+    """How many leading characters of ``text`` fit in ``limit`` UTF-16 units."""
+    units = 0
+    for i, char in enumerate(text):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit:
+            return i
+    return len(text)

@@ -27,7 +27,14 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -45,7 +52,7 @@ from bot.delivery import schedule_all, schedule_new, seconds
 from bot.engine import Engine
 from bot.knowledge import DataError, check, default_data_dir, load
 from bot.logs import setup_logging
-from bot.replies import MAX_MESSAGE, Reply, Turn, split_text
+from bot.replies import MAX_MESSAGE, Reply, Turn, split_text, utf16_len
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -132,11 +139,22 @@ def _owner(update: object) -> int:
 
 
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """A reply as HTML messages under Telegram's limit; the buttons go on the last one."""
+    """A reply as HTML messages under Telegram's limit; the buttons go on the last one.
+
+    The plain text is split first and each piece escaped, so no entity (``&amp;``) is ever cut;
+    where escaping makes a piece too long, it is split again more finely.
+    """
     head = f"<b>{_html(reply.title)}</b>\n" if reply.title else ""
     foot = f"\n\n<i>Sources: {_html('; '.join(reply.sources))}</i>" if reply.sources else ""
-    room = MAX_MESSAGE - len(head) - len(foot) - 16
-    chunks = split_text(_html(reply.text), room)
+    room = MAX_MESSAGE - utf16_len(head) - utf16_len(foot)
+    chunks: list[str] = []
+    for piece in split_text(reply.text, room):
+        limit = room
+        escaped = [_html(p) for p in split_text(piece, limit)]
+        while any(utf16_len(e) > room for e in escaped):
+            limit = limit * 3 // 4
+            escaped = [_html(p) for p in split_text(piece, limit)]
+        chunks += escaped
     chunks[0] = head + chunks[0]
     chunks[-1] += foot
     last = len(chunks) - 1
@@ -292,7 +310,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query, user = update.callback_query, update.effective_user
     if query is None or user is None:
         return
-    await query.answer()
+    try:
+        await query.answer()  # stops the button's spinner; the press counts even if this fails
+    except TelegramError as exc:
+        log.warning("could not answer a button press: %s", redact(str(exc)))
     turn = services(context).engine.press(str(user.id), query.data or "", update.update_id)
     chat_id = query.message.chat.id if query.message else user.id
     await send_turn(context, chat_id, turn)
