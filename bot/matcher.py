@@ -164,6 +164,11 @@ class Matcher:
         """
         if word in self.vocabulary or len(word) < MIN_CORRECTABLE or not word.isalpha():
             return word
+        for stem in _word_forms(
+            word
+        ):  # "responsibilities" -> "responsibility", "hiring" -> "hire"
+            if stem in self.vocabulary:
+                return stem
         max_edits = 1 if len(word) < 8 else 2
         found = process.extractOne(
             word,
@@ -249,6 +254,31 @@ class Matcher:
             gram = sum(x * grams.get(g, 0.0) for g, x in gram_query.items())
             scores[intent_id] = (1 - GRAM_WEIGHT) * blended + GRAM_WEIGHT * gram
         return sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
+
+
+SUFFIXES = (
+    ("ies", "y"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("ed", ""),
+    ("ed", "e"),
+    ("es", ""),
+    ("s", ""),
+    ("ly", ""),
+    ("ment", ""),
+    ("ments", ""),
+    ("er", ""),
+    ("ers", ""),
+)
+
+
+def _word_forms(word: str) -> list[str]:
+    """Plausible base forms of an inflected word, most specific first."""
+    return [
+        word[: -len(end)] + add
+        for end, add in SUFFIXES
+        if word.endswith(end) and len(word) - len(end) >= 3
+    ]
 
 
 def _top_mean(values: list[float], k: int) -> float:
