@@ -50,7 +50,9 @@ def collect() -> list[tuple[str, list[tuple[str, float]], M.Outcome]]:
     return results
 
 
-def judge(results, t: float, m: float) -> tuple[float, float, float]:
+def judge(
+    results, t: float, m: float, t2: float = 1.0, m2: float = 1.0
+) -> tuple[float, float, float]:
     ins = oos = right = wrong = rejected = 0
     for label, ranked, outcome in results:
         passed = outcome in (M.Outcome.CONFIDENT, M.Outcome.UNSURE) and ranked
@@ -58,7 +60,7 @@ def judge(results, t: float, m: float) -> tuple[float, float, float]:
         if passed:
             top = ranked[0][1]
             second = ranked[1][1] if len(ranked) > 1 else 0.0
-            confident = top >= t and top - second >= m
+            confident = (top >= t and top - second >= m) or (top >= t2 and top - second >= m2)
         if label == "oos":
             oos += 1
             rejected += not confident
@@ -72,17 +74,21 @@ def judge(results, t: float, m: float) -> tuple[float, float, float]:
 def main() -> None:
     results = collect()
     rows = []
-    for t in [x / 100 for x in range(20, 62, 2)]:
-        for m in [x / 100 for x in range(0, 16, 2)]:
-            acc, wrong, rej = judge(results, t, m)
-            rows.append((acc - 2 * wrong + rej, t, m, acc, wrong, rej))
+    for t in [x / 100 for x in range(40, 62, 2)]:
+        for m in [x / 100 for x in range(0, 10, 2)]:
+            for t2 in [x / 100 for x in range(26, 50, 2)]:
+                for m2 in [x / 100 for x in range(6, 22, 2)]:
+                    acc, wrong, rej = judge(results, t, m, t2, m2)
+                    rows.append((acc - 2 * wrong + rej, t, m, t2, m2, acc, wrong, rej))
     rows.sort(reverse=True)
-    print("CONFIDENT MARGIN  accuracy  wrong  off-topic rejected")
-    for _, t, m, acc, wrong, rej in rows[:10]:
-        print(f"{t:9.2f} {m:6.2f}  {acc:8.1%} {wrong:6.1%}  {rej:8.1%}")
-    acc, wrong, rej = judge(results, M.CONFIDENT, M.MARGIN)
-    print(f"current {M.CONFIDENT:.2f}/{M.MARGIN:.2f}: {acc:.1%} right, {wrong:.1%} wrong, "
-          f"{rej:.1%} off-topic rejected")
+    print("CONFIDENT MARGIN | CLEAR_LEAD_SCORE CLEAR_LEAD  accuracy  wrong  off-topic rejected")
+    for _, t, m, t2, m2, acc, wrong, rej in rows[:10]:
+        print(f"{t:9.2f} {m:6.2f} | {t2:16.2f} {m2:10.2f}  {acc:8.1%} {wrong:6.1%}  {rej:8.1%}")
+    acc, wrong, rej = judge(results, M.CONFIDENT, M.MARGIN, M.CLEAR_SCORE, M.CLEAR_LEAD)
+    print(
+        f"current {M.CONFIDENT:.2f}/{M.MARGIN:.2f} | {M.CLEAR_SCORE:.2f}/{M.CLEAR_LEAD:.2f}: "
+        f"{acc:.1%} right, {wrong:.1%} wrong, {rej:.1%} off-topic rejected"
+    )
 
 
 if __name__ == "__main__":
