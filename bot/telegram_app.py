@@ -11,7 +11,8 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
@@ -372,6 +373,25 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
     app.add_handler(CallbackQueryHandler(button))
     app.add_error_handler(on_error)
     return app
+
+
+@asynccontextmanager
+async def polling(app: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+    """Run ``app`` with long polling inside an already running event loop, as ``run`` would.
+
+    For embedding the bot in another asyncio program, and for tests and benchmarks.
+    """
+    await app.initialize()
+    await post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
 
 
 def run_command(settings: Settings) -> int:

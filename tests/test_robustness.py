@@ -32,7 +32,7 @@ from bot.knowledge import Knowledge
 from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
-from bot.telegram_app import build_application, post_init, render
+from bot.telegram_app import build_application, polling, render
 
 # --- shared set-up -------------------------------------------------------------------------------
 
@@ -643,18 +643,10 @@ async def serving(
             token=DEFAULT_TOKEN, api_base_url=api.base_url, db_path=db, rate_limit=30
         )
         engine = Engine(kb, Store(db))
-        app = build_application(settings_, engine)
-        await app.initialize()
-        await post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
         try:
-            yield api, app, engine
+            async with polling(build_application(settings_, engine)) as app:
+                yield api, app, engine
         finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
             engine.store.close()
 
 

@@ -18,7 +18,7 @@ from bot.engine import Engine
 from bot.knowledge import Knowledge
 from bot.logs import setup_logging
 from bot.store import Store
-from bot.telegram_app import PUBLIC_COMMANDS, build_application, post_init
+from bot.telegram_app import PUBLIC_COMMANDS, build_application, polling, post_init
 
 USER = 5001
 ADMIN = 9009
@@ -85,18 +85,10 @@ async def running(kb: Knowledge, tmp_path: Path) -> AsyncIterator[Running]:
             rate_limit=30,
         )
         engine = Engine(kb, Store(settings.db_path))
-        app = build_application(settings, engine)
-        await app.initialize()
-        await post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(poll_interval=0, timeout=1)
         try:
-            yield Running(api, app, engine)
+            async with polling(build_application(settings, engine)) as app:
+                yield Running(api, app, engine)
         finally:
-            await app.updater.stop()
-            await app.stop()
-            await app.shutdown()
             engine.store.close()
 
 
