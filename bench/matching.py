@@ -50,19 +50,31 @@ def main() -> None:
     starts: list[float] = []
     for _ in range(5):
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "bot", "ask", "salary?"], check=True,
-                       capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "salary?"],
+            check=True,
+            capture_output=True,
+            cwd=ROOT,
+        )
         starts.append(time.perf_counter() - t)
     examples = sum(len(i.examples) for i in kb.intents.values())
     print(f"intents: {len(kb.intents)}, examples: {examples}, questions: {len(questions)}")
-    print(f"load data: {(loaded - started) * 1000:.0f} ms, build matcher: "
-          f"{(built - loaded) * 1000:.0f} ms")
-    print(f"match, warm ({len(timings)} calls): p50 {percentile(timings, 50) * 1e3:.3f} ms, "
-          f"p99 {percentile(timings, 99) * 1e3:.3f} ms, max {max(timings) * 1e3:.3f} ms")
-    print(f"match, cold cache ({len(cold)} calls): p50 {percentile(cold, 50) * 1e3:.3f} ms, "
-          f"p99 {percentile(cold, 99) * 1e3:.3f} ms")
-    print(f"`ask salary?` wall time (process start to answer, 5 runs): "
-          f"median {statistics.median(starts):.2f} s, max {max(starts):.2f} s")
+    print(
+        f"load data: {(loaded - started) * 1000:.0f} ms, build matcher: "
+        f"{(built - loaded) * 1000:.0f} ms"
+    )
+    print(
+        f"match, warm ({len(timings)} calls): p50 {percentile(timings, 50) * 1e3:.3f} ms, "
+        f"p99 {percentile(timings, 99) * 1e3:.3f} ms, max {max(timings) * 1e3:.3f} ms"
+    )
+    print(
+        f"match, cold cache ({len(cold)} calls): p50 {percentile(cold, 50) * 1e3:.3f} ms, "
+        f"p99 {percentile(cold, 99) * 1e3:.3f} ms"
+    )
+    print(
+        f"`ask salary?` wall time (process start to answer, 5 runs): "
+        f"median {statistics.median(starts):.2f} s, max {max(starts):.2f} s"
+    )
 
 
 if __name__ == "__main__":
