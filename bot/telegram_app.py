@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any
+from urllib.parse import urlparse
 
 # Opt in to timedelta time periods now, so reading RetryAfter.retry_after raises no deprecation.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -420,6 +421,7 @@ def run_command(settings: Settings) -> int:
         app.run_webhook(
             listen="0.0.0.0",
             port=settings.port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),  # as a proxy forwards it
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret,
             allowed_updates=Update.ALL_TYPES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn
 
@@ -48,9 +50,10 @@ def test_run_without_a_usable_token_exits_2_with_one_line(tmp_path, token, says)
 
 @contextmanager
 def bot_process(
-    api: BotApiStandIn, tmp_path: Path, log: Path
+    api: BotApiStandIn, tmp_path: Path, log: Path, extra: dict[str, str] | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
+    env.update(extra or {})
     with log.open("ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stderr=out, stdout=out
@@ -144,3 +147,58 @@ async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
     db.close()
     assert states == {"sent"}
     assert SECRET not in log.read_text()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_mode_checks_the_secret_token(tmp_path):
+    log = tmp_path / "bot.log"
+    port = free_port()
+    async with stand_in() as api:
+        env_extra = {
+            "CAREERBOT_WEBHOOK_URL": "https://bot.example.invalid/hook",
+            "CAREERBOT_WEBHOOK_SECRET": "s3cret-token",
+            "CAREERBOT_PORT": str(port),
+        }
+        with bot_process(api, tmp_path, log, env_extra) as proc:
+            hook = await api.wait_for(method="setWebhook", timeout=60)
+            assert hook.params["url"] == "https://bot.example.invalid/hook"
+            assert hook.params["secret_token"] == "s3cret-token"
+            update = {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": int(time.time()),
+                    "chat": {"id": 88, "type": "private"},
+                    "from": {"id": 88, "is_bot": False, "first_name": "Ann"},
+                    "text": "what is fache",
+                },
+            }
+            async with httpx.AsyncClient() as client:
+                for _ in range(100):  # the server may still be binding its port
+                    try:
+                        forged = await client.post(
+                            f"http://127.0.0.1:{port}/hook",
+                            json=update,
+                            headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"},
+                        )
+                        break
+                    except httpx.TransportError:
+                        await asyncio.sleep(0.1)
+                assert forged.status_code == 403
+                real = await client.post(
+                    f"http://127.0.0.1:{port}/hook",
+                    json=update,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+                )
+                assert real.status_code == 200
+            reply = await api.wait_for(lambda c: c.ok, method="sendMessage", chat_id=88)
+            assert "FACHE" in (reply.text or "")
+            assert len([c for c in api.sent if c.method == "sendMessage"]) == 1
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(proc.wait, 30) == 0
+    assert SECRET not in log.read_text() and "s3cret-token" not in log.read_text()

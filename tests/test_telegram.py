@@ -6,7 +6,8 @@ import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.engine import Engine
-from bot.knowledge import Knowledge
+from bot.knowledge import Knowledge, default_data_dir
 from bot.logs import setup_logging
 from bot.store import Store
 from bot.telegram_app import PUBLIC_COMMANDS, build_application, polling, post_init
@@ -259,3 +260,18 @@ async def test_the_token_never_reaches_the_logs(
     for record in caplog.records:
         assert secret not in record.getMessage()
         assert secret not in (record.exc_text or "")
+
+
+async def test_reload_keeps_serving_old_data_when_the_new_is_broken(
+    running: Running, tmp_path: Path
+):
+    broken = tmp_path / "data"
+    for sub in ("intents", "knowledge"):
+        shutil.copytree(default_data_dir() / sub, broken / sub)
+    (broken / "knowledge" / "pay.yaml").write_text("version: 1\nentries: [oops\n")
+    svc = running.app.bot_data["services"]
+    svc.settings = replace(svc.settings, data_dir=broken)  # as if CAREERBOT_DATA_DIR pointed there
+    [refused] = await running.say("/reload", user=ADMIN)
+    assert (refused.text or "").startswith("Not reloaded") and "pay.yaml" in (refused.text or "")
+    [answer] = await running.say("salary?")
+    assert "Median salary" in (answer.text or ""), "the old data is still served"

@@ -113,8 +113,10 @@ def test_unsure_offers_at_most_three_suggestions(engine: Engine, kb: Knowledge):
     assert 1 <= len(turn.suggestions) <= 3
     assert turn.suggestions == [b.label for b in turn.buttons]
     titles = {e.title for e in kb.entries.values()}
-    assert all(s.rstrip("…") and any(t.startswith(s.rstrip("…")) for t in titles)
-               for s in turn.suggestions)
+    assert all(
+        s.rstrip("…") and any(t.startswith(s.rstrip("…")) for t in titles)
+        for s in turn.suggestions
+    )
 
 
 @pytest.mark.parametrize(
@@ -142,3 +144,16 @@ def test_bad_input_gets_a_clear_reply(engine: Engine, text: str):
         assert len(reply.plain()) <= MAX_MESSAGE
         assert all(len(b.data.encode()) <= MAX_CALLBACK for b in reply.buttons)
     assert engine.store.user("u5") is not None
+
+
+def test_start_deep_link_opens_a_topic(engine: Engine, kb: Knowledge):
+    turn = engine.handle("deep", "/start cert_fache")
+    assert turn.intent == "cert_fache" and kb.entries["cert_fache"].answer in turn.plain()
+
+
+def test_feedback_buttons_are_recorded_per_entry(engine: Engine):
+    turn = engine.handle("fb", "what is fache")
+    unhelpful = next(b.data for b in turn.buttons if b.data.endswith(":0"))
+    engine.press("fb", unhelpful)
+    engine.press("fb2", unhelpful)
+    assert engine.store.unhelpful() == [("cert_fache", 2)]
