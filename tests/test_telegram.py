@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator
-import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
