@@ -275,3 +275,48 @@ async def test_reload_keeps_serving_old_data_when_the_new_is_broken(
     assert (refused.text or "").startswith("Not reloaded") and "pay.yaml" in (refused.text or "")
     [answer] = await running.say("salary?")
     assert "Median salary" in (answer.text or ""), "the old data is still served"
+
+
+async def _bring_forward(running: Running) -> int:
+    """Make the user's first reminder message due now and schedule it as start-up would."""
+    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    assert "Saved" in (saved.text or "")
+    first = running.engine.reminders.pending()[0]
+    running.engine.store.db.execute(
+        "UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time(), first.id)
+    )
+    assert running.app.job_queue is not None
+    for job in running.app.job_queue.jobs():
+        job.schedule_removal()
+    await post_init(running.app)
+    return first.id
+
+
+def _state(running: Running, notification_id: int) -> str:
+    row = running.engine.store.db.execute(
+        "SELECT state FROM notifications WHERE id = ?", (notification_id,)
+    ).fetchone()
+    return str(row[0])
+
+
+async def test_a_reminder_send_that_fails_is_retried_until_delivered(running: Running):
+    running.api.fail_next("sendMessage", 502, times=1)
+    start = len(running.api.sent)
+    notification_id = await _bring_forward(running)
+    call = await running.api.wait_for(
+        lambda c: c.ok and "⏰" in (c.text or ""), start=start, timeout=10
+    )
+    assert call.chat_id == USER
+    await running.quiet(start)
+    assert _state(running, notification_id) == "sent"
+    assert len([c for c in running.api.sent if c.ok and "⏰" in (c.text or "")]) == 1
+
+
+async def test_a_blocked_user_s_reminders_are_held_not_lost(running: Running):
+    start = len(running.api.sent)
+    notification_id = await _bring_forward(running)
+    running.api.block_user(USER)
+    await running.api.wait_for(lambda c: c.failed and c.method == "sendMessage", start=start)
+    await running.quiet(start)
+    assert _state(running, notification_id) == "paused"
+    assert running.engine.store.user(str(USER)).active is False
