@@ -67,12 +67,15 @@ class Engine:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """Serve ``kb`` with state in ``store``; ``clock`` gives the UTC epoch (tests set it)."""
-        self.kb = kb
         self.store = store
         self.clock = clock
+        self._serve(kb, matcher)
+
+    def _serve(self, kb: Knowledge, matcher: Matcher | None = None) -> None:
+        self.kb = kb
         self.matcher = matcher or build_matcher(kb)
         self.commands = {d.command: d.id for d in kb.dialogs.values() if d.command}
-        self.reminders = Reminders(store, kb, clock)
+        self.reminders = Reminders(self.store, kb, self.clock)
         self.dialogs = DialogRunner(
             kb,
             validators={"date": self._valid_date, "time": self._valid_time, "text": _valid_title},
@@ -81,7 +84,7 @@ class Engine:
 
     def swap(self, kb: Knowledge) -> None:
         """Serve new knowledge from now on (``/reload``)."""
-        self.__init__(kb, self.store, clock=self.clock)  # type: ignore[misc]
+        self._serve(kb)
 
     # --- entry points -------------------------------------------------------------------------
 
@@ -94,28 +97,24 @@ class Engine:
         message changes is committed in one transaction before this returns; a Telegram
         ``update_id`` seen before (resent after a crash) changes nothing and gets no reply.
         """
-        with self.store.transaction():
-            if update_id is not None and not self.store.claim_update(update_id):
-                return Turn([])
-            user = self.store.user(user_id)
-            self._welcome_back(user)
-            text = text.strip()
-            if text.startswith("/"):
-                turn = self._command(user, text, private)
-            else:
-                turn = self._text(user, text)
-            self.store.save(user)
-        return turn
+        text = text.strip()
+        if text.startswith("/"):
+            return self._once(user_id, update_id, lambda user: self._command(user, text, private))
+        return self._once(user_id, update_id, lambda user: self._text(user, text))
 
     def press(self, user_id: str, data: str, update_id: int | None = None) -> Turn:
         """Answer a button press carrying ``data`` (one transaction, as :meth:`handle`)."""
+        return self._once(user_id, update_id, lambda user: self._press(user, data))
+
+    def _once(self, user_id: str, update_id: int | None, respond: Callable[[User], Turn]) -> Turn:
+        """Run ``respond`` for the user in one transaction, at most once per Telegram update."""
         with self.store.transaction():
             if update_id is not None and not self.store.claim_update(update_id):
                 return Turn([])
             user = self.store.user(user_id)
             self._welcome_back(user)
-            turn = self._press(user, data)
-            if data != "forget:yes":
+            turn = respond(user)
+            if not turn.forgotten:
                 self.store.save(user)
         return turn
 
@@ -324,7 +323,7 @@ class Engine:
             return Turn([self.response("feedback_thanks")], matched=True)
         if data == "forget:yes":
             self.store.forget(user.id)
-            return Turn([self.response("forgotten")], matched=True)
+            return Turn([self.response("forgotten")], matched=True, forgotten=True)
         if data == "forget:no":
             return Turn([self.response("forget_kept")], matched=True)
         return Turn([self.response("stale_button")])

@@ -48,6 +48,7 @@ class Turn:
     score: float = 0.0
     matched: bool = False
     suggestions: list[str] = field(default_factory=list)
+    forgotten: bool = False  # the user's data was just deleted: nothing of theirs is saved again
 
     @property
     def sources(self) -> list[str]:
