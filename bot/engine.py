@@ -28,6 +28,7 @@ from bot.store import Store, User
 log = logging.getLogger(__name__)
 
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
+SURE_OF_NEW_TOPIC = 0.75  # a match this strong wins over a detail of the previous topic
 PRIVATE_ONLY = {"remind", "reminders", "timezone", "export", "forget"}
 DEFAULT_TIME = dt.time(9, 0)
 ONE_LINER_LEADS = [7 * 1440, 1440, 0]  # /remind in one line: a week before, a day before, on time
@@ -167,7 +168,7 @@ class Engine:
                 detail = _detail_named(entry, words)
                 if detail:
                     return entry, detail
-                if match.score >= 0.75 or not _detail_named_any(
+                if match.score >= SURE_OF_NEW_TOPIC or not _detail_named_any(
                     self._context_entries(user), words
                 ):
                     return None
@@ -254,7 +255,7 @@ class Engine:
             entry = self.kb.entries.get(arg)
             if entry:
                 return Turn([self._entry_reply(user, entry)], entry.id, 1.0, True)
-            return Turn([self.response(name if name == "start" else "menu")], matched=True)
+            return Turn([self.response(name)], matched=True)
         if name == "help":
             return Turn([self.response("help")], matched=True)
         if name in self.commands:
