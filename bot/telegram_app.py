@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -217,7 +218,7 @@ async def send_text(
         except TimedOut:
             log.warning("send to chat %s timed out; not repeating it", chat_id)
             return None
-        except BadRequest:
+        except BadRequest:  # a NetworkError subclass, but resending the same request cannot help
             raise
         except NetworkError as exc:
             if attempt == SEND_ATTEMPTS:
@@ -237,10 +238,10 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     text = message.text
     if message.chat.type != "private":
-        mention = f"@{context.bot.username}"
-        if mention.lower() not in text.lower():
+        mention = re.compile(re.escape(f"@{context.bot.username}"), re.IGNORECASE)
+        if not mention.search(text):
             return
-        text = text.replace(mention, " ").replace(mention.lower(), " ")
+        text = mention.sub(" ", text)
     private = message.chat.type == "private"
     turn = services(context).engine.handle(str(user.id), text, private, update.update_id)
     await send_turn(context, message.chat_id, turn)
@@ -251,12 +252,11 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or message.text is None:
         return
-    engine = services(context).engine
-    if message.text.split()[0].split("@")[0].lower() == "/export":
-        await export(update, context)
-        return
     private = message.chat.type == "private"
-    turn = engine.handle(str(user.id), message.text, private, update.update_id)
+    if private and message.text.split()[0].split("@")[0].lower() == "/export":
+        await export(update, context)  # a file; in groups the engine refuses /export
+        return
+    turn = services(context).engine.handle(str(user.id), message.text, private, update.update_id)
     await send_turn(context, message.chat_id, turn)
 
 

@@ -191,8 +191,9 @@ async def test_group_chats_answer_only_commands_and_mentions(running: Running, k
     [answer] = await running.replies(update, start, group)
     assert "FACHE" in (answer.text or "")
 
-    [refused] = await running.say("/remind 2027-03-14 CMM exam", chat_id=group, chat_type="group")
-    assert refused.text == kb.responses["private_only"].text
+    for personal in ("/remind 2027-03-14 CMM exam", "/export"):
+        [refused] = await running.say(personal, chat_id=group, chat_type="group")
+        assert refused.text == kb.responses["private_only"].text, personal
 
 
 async def test_admin_commands_only_for_admins(running: Running, kb: Knowledge):
