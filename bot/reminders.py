@@ -128,13 +128,15 @@ class Reminders:
             )
         with self.store.transaction() as db:
             cursor = db.execute(
-                """INSERT INTO reminders (user_id, title, kind, entry, local_date, local_time, tz,
-                   leads, repeat, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO reminders (user_id, title, kind, entry, local_date, first_date,
+                   local_time, tz, leads, repeat, created)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     user_id,
                     title,
                     kind,
                     entry,
+                    day.isoformat(),
                     day.isoformat(),
                     at.strftime("%H:%M"),
                     tz,
@@ -322,10 +324,14 @@ class Reminders:
             return []
         day = dt.date.fromisoformat(occurrence)
         months = 12 if reminder.repeat == "yearly" else 1
+        (first,) = self.store.db.execute(
+            "SELECT first_date FROM reminders WHERE id = ?", (reminder_id,)
+        ).fetchone()
+        anchor = dt.date.fromisoformat(first) if first else reminder.day
         step = 1
         now = self.clock()
         while True:  # the next occurrence still ahead (skips any missed while offline)
-            nxt = add_months(reminder.day, months * step)
+            nxt = add_months(anchor, months * step)
             if nxt > day and reminder.event(nxt).timestamp() > now:
                 break
             step += 1

@@ -79,6 +79,11 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE updates (id INTEGER PRIMARY KEY, at REAL NOT NULL);
     """,
+    # 4: a repeating reminder's first date, so "monthly on the 31st" does not drift to the 28th
+    """
+    ALTER TABLE reminders ADD COLUMN first_date TEXT;
+    UPDATE reminders SET first_date = local_date;
+    """,
 ]
 
 

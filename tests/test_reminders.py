@@ -40,13 +40,17 @@ def bot(kb: Knowledge, store: Store, clock: Clock) -> Engine:
 
 
 def fire_times(bot: Engine, user: str) -> list[dt.datetime]:
-    return sorted(dt.datetime.fromtimestamp(n.fire_at, UTC) for n in bot.reminders.pending()
-                  if n.user_id == user)
+    return sorted(
+        dt.datetime.fromtimestamp(n.fire_at, UTC)
+        for n in bot.reminders.pending()
+        if n.user_id == user
+    )
 
 
 def count(bot: Engine, user: str) -> int:
-    return bot.store.db.execute("SELECT count(*) FROM reminders WHERE user_id = ?",
-                                (user,)).fetchone()[0]
+    return bot.store.db.execute(
+        "SELECT count(*) FROM reminders WHERE user_id = ?", (user,)
+    ).fetchone()[0]
 
 
 def test_one_line_reminder_defaults_to_nine_utc_and_says_so(bot: Engine):
@@ -122,8 +126,10 @@ def test_listing_and_deleting(bot: Engine):
     delete = next(b.data for b in listing.buttons if "CMM" in b.label)
     after = bot.press("g", delete)
     assert "CMM renewal" not in after.plain() and "CPHQ exam" in after.plain()
-    assert all(n.fire_at >= dt.datetime(2027, 4, 1, tzinfo=UTC).timestamp()
-               for n in bot.reminders.pending())
+    assert all(
+        n.fire_at >= dt.datetime(2027, 4, 1, tzinfo=UTC).timestamp()
+        for n in bot.reminders.pending()
+    )
     assert bot.press("h", delete).plain() == bot.response("stale_button").text
 
 
@@ -141,15 +147,19 @@ def test_due_while_down_is_sent_once_and_marked_late(bot: Engine, clock: Clock):
     assert bot.reminders.mark_sent(due[0].id) == [], "a second mark is a no-op"
 
 
-def test_yearly_repeat_schedules_the_next_year(bot: Engine, clock: Clock):
+def test_monthly_repeat_keeps_its_day_of_month(bot: Engine, clock: Clock):
     bot.handle("j", "/remind 2027-01-31 CEU deadline")
     reminder_id = bot.store.db.execute("SELECT id FROM reminders").fetchone()[0]
     bot.store.db.execute("UPDATE reminders SET repeat = 'monthly' WHERE id = ?", (reminder_id,))
     for n in bot.reminders.pending():
         clock.now = n.fire_at
         bot.reminders.mark_sent(n.id)
-    # monthly from 31 January: the next is the last day of February
+    # monthly from 31 January: the last day of February, then back to the 31st in March
     assert fire_times(bot, "j")[-1] == dt.datetime(2027, 2, 28, 9, tzinfo=UTC)
+    for n in bot.reminders.pending():
+        clock.now = n.fire_at
+        bot.reminders.mark_sent(n.id)
+    assert fire_times(bot, "j")[-1] == dt.datetime(2027, 3, 31, 9, tzinfo=UTC)
 
 
 def test_snooze_and_done_buttons(bot: Engine, clock: Clock):
@@ -172,7 +182,8 @@ def test_snooze_and_done_buttons(bot: Engine, clock: Clock):
 def test_guided_reminder_dialog(bot: Engine):
     turn = bot.handle("m", "/remind")
     press = lambda label: bot.press(  # noqa: E731
-        "m", next(b.data for b in turn.buttons if b.label.endswith(label)))
+        "m", next(b.data for b in turn.buttons if b.label.endswith(label))
+    )
     turn = press("FACHE")
     turn = press("Renewal deadline")
     turn = bot.handle("m", "3/4/2027")
