@@ -32,10 +32,12 @@ def schedule(job_queue: JobQueue, notifications: list[Notification]) -> int:  # 
     """Add a job for each notification not already scheduled; return how many were added."""
     now = time.time()
     added = 0
+    existing = {job.name for job in job_queue.jobs()}  # one pass: looking up by name is O(jobs)
     for n in notifications:
         name = f"n{n.id}"
-        if job_queue.get_jobs_by_name(name):
+        if name in existing:
             continue
+        existing.add(name)
         job_queue.run_once(
             deliver,
             when=max(0.0, n.fire_at - now),
