@@ -48,3 +48,4 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(getattr(logging, level, logging.INFO))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # four lines per reminder job

@@ -215,9 +215,13 @@ async def send_text(
             wait = seconds(exc.retry_after)
             log.warning("flood limit: waiting %.1f s before resending", wait)
             await asyncio.sleep(wait)
-        except TimedOut:
-            log.warning("send to chat %s timed out; not repeating it", chat_id)
-            return None
+        except TimedOut as exc:
+            if "Pool timeout" not in str(exc):  # a pool timeout means the request was never sent
+                log.warning("send to chat %s timed out; not repeating it", chat_id)
+                return None
+            if attempt == SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(0.2 * 2**attempt)
         except BadRequest:  # a NetworkError subclass, but resending the same request cannot help
             raise
         except NetworkError as exc:
@@ -345,7 +349,14 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the public commands with Telegram and schedule the pending reminders."""
     await application.bot.set_my_commands([BotCommand(c, d) for c, d in PUBLIC_COMMANDS])
     services_of(application).engine.store.prune_updates()
+    if application.job_queue is not None:  # and daily, for a bot that runs for weeks
+        application.job_queue.run_repeating(prune_updates, interval=86400, first=86400)
     await schedule_all(application)
+
+
+async def prune_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget old handled update ids (the table only guards against resent updates)."""
+    services(context).engine.store.prune_updates()
 
 
 # --- wiring ----------------------------------------------------------------------------------
