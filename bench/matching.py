@@ -11,17 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from _common import percentile  # bench/ is on sys.path when run as a script
+
 from bot.engine import build_matcher
 from bot.evaluate import load_set
 from bot.knowledge import load
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 20
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 Every pending notification gets one ``run_once`` job (named ``n<id>``), at start-up and whenever
 the engine creates new ones. A job re-reads the store before sending, so a deleted, done or
 already-sent notification is skipped, and marks it sent only after Telegram accepted the message.
-Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends that one message.
+Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends each message
+that was in flight then (with the rate limiter on, measured: none or one).
 """
 
 from __future__ import annotations
