@@ -1,10 +1,15 @@
 """Reminder delivery on Telegram: python-telegram-bot's JobQueue holds what the store says is due.
 
-Every pending notification gets one ``run_once`` job (named ``n<id>``), at start-up and whenever
-the engine creates new ones. A job re-reads the store before sending, so a deleted, done or
-already-sent notification is skipped, and marks it sent only after Telegram accepted the message.
-Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends each message
-that was in flight then (with the rate limiter on, measured: none or one).
+Only notifications due within ``HORIZON`` are jobs (one ``run_once`` job each, named ``n<id>``):
+at start-up, whenever the engine creates new ones, and from a refill job every ``REFILL_EVERY``,
+so memory follows what is due soon, not every reminder on file. A job re-reads the store before
+sending, so a deleted, done or already-sent notification is skipped, and marks it sent only after
+Telegram accepted the message. At most ``MAX_SENDS`` reminder messages are on their way at once:
+a burst of thousands due in the same minute neither floods the HTTP connection pool nor queues
+ahead of chat replies in the rate limiter.
+
+Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
+that were in flight then (at most ``MAX_SENDS``; with the rate limiter on, measured: none or one).
 """
 
 from __future__ import annotations
@@ -26,17 +31,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
+REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
+MAX_SENDS = 8  # reminder messages on their way at once
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # then every 5 minutes until it goes through
 
 
 def schedule(job_queue: JobQueue, notifications: list[Notification]) -> int:  # type: ignore[type-arg]
-    """Add a job for each notification not already scheduled; return how many were added."""
+    """Add a job for each notification due within the horizon and not scheduled yet.
+
+    Returns how many were added; later ones are left to the refill job.
+    """
     now = time.time()
     added = 0
     existing = {job.name for job in job_queue.jobs()}  # one pass: looking up by name is O(jobs)
     for n in notifications:
         name = f"n{n.id}"
-        if name in existing:
+        if name in existing or n.fire_at > now + HORIZON:
             continue
         existing.add(name)
         job_queue.run_once(
@@ -59,16 +70,30 @@ def schedule_new(application: Application, services: Services) -> None:  # type:
 
 
 async def schedule_all(application: Application) -> None:  # type: ignore[type-arg]
-    """At start-up: schedule every pending notification; those whose time passed go out now."""
+    """At start-up: schedule what is due soon (overdue: now), then refill every few minutes."""
     from bot.telegram_app import services_of
 
     svc = services_of(application)
-    assert application.job_queue is not None
-    pending = svc.engine.reminders.pending()
-    svc.engine.reminders.drain()
-    late = sum(1 for n in pending if n.fire_at < time.time())
-    added = schedule(application.job_queue, pending)
+    job_queue = application.job_queue
+    assert job_queue is not None
+    reminders = svc.engine.reminders
+    now = time.time()
+    soon = reminders.pending(until=now + HORIZON)
+    reminders.drain()
+    late = sum(1 for n in soon if n.fire_at < now)
+    added = schedule(job_queue, soon)
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
+    if not job_queue.get_jobs_by_name("refill"):
+        job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
+
+
+async def refill(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Schedule the notifications that have come within the horizon since the last refill."""
+    from bot.telegram_app import services
+
+    assert context.job_queue is not None
+    reminders = services(context).engine.reminders
+    schedule(context.job_queue, reminders.pending(until=time.time() + HORIZON))
 
 
 async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -79,15 +104,15 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
     assert job is not None and isinstance(job.data, tuple)
     notification_id, attempt = job.data
     svc = services(context)
-    reminders = svc.engine.reminders
-    notification = reminders.notification(notification_id)
-    if notification is None or notification_id in svc.delivering:
-        return  # sent, done, deleted or paused meanwhile, or another job is sending it now
-    svc.delivering.add(notification_id)
-    try:
-        await _send(context, svc, notification, attempt)
-    finally:
-        svc.delivering.discard(notification_id)
+    async with svc.reminder_sends:
+        notification = svc.engine.reminders.notification(notification_id)
+        if notification is None or notification_id in svc.delivering:
+            return  # sent, done, deleted or paused meanwhile, or another job is sending it now
+        svc.delivering.add(notification_id)
+        try:
+            await _send(context, svc, notification, attempt)
+        finally:
+            svc.delivering.discard(notification_id)
 
 
 async def _send(
@@ -98,7 +123,7 @@ async def _send(
     reminders = svc.engine.reminders
     notification_id = notification.id
     chat_id = int(notification.user_id)
-    reply = reminders.message(notification)
+    reply = reminders.message(notification, online_since=svc.online_since)
     try:
         for text, markup in render(reply):
             await context.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)

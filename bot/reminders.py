@@ -416,15 +416,19 @@ class Reminders:
 
     # --- the message ------------------------------------------------------------------------
 
-    def message(self, notification: Notification) -> Reply:
-        """The reminder message: what, when, how soon, late or not, and the credential's facts."""
+    def message(self, notification: Notification, *, online_since: float) -> Reply:
+        """The reminder message: what, when, how soon, late or not, and the credential's facts.
+
+        It says it is late when it was due before ``online_since`` (when the channel started
+        sending, so it was offline then) and is over ``LATE_AFTER`` past its time.
+        """
         reminder = self.get(notification.reminder_id)
         assert reminder is not None
         day = dt.date.fromisoformat(notification.occurrence)
         event = reminder.event(day).timestamp()
         now = self.clock()
         lines: list[str] = []
-        if now - notification.fire_at > LATE_AFTER:
+        if notification.fire_at < online_since and now - notification.fire_at > LATE_AFTER:
             due = dt.datetime.fromtimestamp(notification.fire_at, ZoneInfo(reminder.tz))
             lines.append(f"(Late: this was due {due:%d %b %Y %H:%M}, while I was offline. Sorry!)")
         lines.append(f"{reminder.title} ({KINDS[reminder.kind]}): {reminder.when(day)}")

@@ -138,13 +138,25 @@ def test_due_while_down_is_sent_once_and_marked_late(bot: Engine, clock: Clock):
     clock.at(dt.datetime(2027, 3, 20, tzinfo=UTC))  # the bot was off for all three
     due = bot.reminders.pending(until=clock())
     assert len(due) == 3
-    message = bot.reminders.message(due[-1])
+    message = bot.reminders.message(due[-1], online_since=clock())
     assert message.plain().startswith("⏰ Reminder\n(Late: this was due 14 Mar 2027 10:00")
     assert "CMM" in message.plain() and message.sources, "it adds what the documents say"
     for n in due:
         bot.reminders.mark_sent(n.id)
     assert bot.reminders.pending() == []
     assert bot.reminders.mark_sent(due[0].id) == [], "a second mark is a no-op"
+
+
+def test_a_message_delayed_while_online_does_not_claim_the_bot_was_offline(
+    bot: Engine, clock: Clock
+):
+    bot.handle("i2", "/remind 2027-03-14 10:00 CMM exam")
+    first = bot.reminders.pending()[0]
+    started = first.fire_at - 86400  # the bot has been running since the day before
+    clock.now = first.fire_at + 600  # retried, or queued behind a burst, for ten minutes
+    message = bot.reminders.message(first, online_since=started)
+    assert "Late" not in message.plain() and "offline" not in message.plain()
+    assert "CMM exam" in message.plain()
 
 
 def test_monthly_repeat_keeps_its_day_of_month(bot: Engine, clock: Clock):
@@ -166,7 +178,7 @@ def test_snooze_and_done_buttons(bot: Engine, clock: Clock):
     bot.handle("k", "/remind 2027-03-14 CMM exam")
     first = bot.reminders.pending()[0]
     clock.now = first.fire_at
-    message = bot.reminders.message(first)
+    message = bot.reminders.message(first, online_since=first.fire_at)
     labels = {b.label: b.data for b in message.buttons}
     assert {"Snooze 1 hour", "Snooze 1 day", "Done"} <= set(labels)
     bot.reminders.mark_sent(first.id)

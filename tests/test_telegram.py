@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import logging
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn, Call
+from telegram import Chat, Message, Update, User
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.delivery import HORIZON
 from bot.engine import Engine
 from bot.knowledge import Knowledge, default_data_dir
 from bot.logs import setup_logging
 from bot.store import Store
-from bot.telegram_app import PUBLIC_COMMANDS, build_application, polling, post_init
+from bot.telegram_app import (
+    PUBLIC_COMMANDS,
+    PerUserOrder,
+    build_application,
+    polling,
+    post_init,
+)
 
 USER = 5001
 ADMIN = 9009
@@ -75,15 +86,16 @@ def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
-@pytest.fixture
-async def running(kb: Knowledge, tmp_path: Path) -> AsyncIterator[Running]:
+@asynccontextmanager
+async def bot_on_stand_in(kb: Knowledge, db: Path, rate_limit: int) -> AsyncIterator[Running]:
+    """The real Application polling a fresh stand-in, with its store in ``db``."""
     async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
         settings = Settings(
             token=DEFAULT_TOKEN,
             api_base_url=api.base_url,
-            db_path=tmp_path / "bot.db",
+            db_path=db,
             admin_ids=frozenset({ADMIN}),
-            rate_limit=30,
+            rate_limit=rate_limit,
         )
         engine = Engine(kb, Store(settings.db_path))
         try:
@@ -91,6 +103,12 @@ async def running(kb: Knowledge, tmp_path: Path) -> AsyncIterator[Running]:
                 yield Running(api, app, engine)
         finally:
             engine.store.close()
+
+
+@pytest.fixture
+async def running(kb: Knowledge, tmp_path: Path) -> AsyncIterator[Running]:
+    async with bot_on_stand_in(kb, tmp_path / "bot.db", rate_limit=30) as bot:
+        yield bot
 
 
 def button_data(call: Call) -> dict[str, str]:
@@ -321,3 +339,114 @@ async def test_a_blocked_user_s_reminders_are_held_not_lost(running: Running):
     await running.quiet(start)
     assert _state(running, notification_id) == "paused"
     assert running.engine.store.user(str(USER)).active is False
+
+
+def _due_now(running: Running, users: range) -> list[int]:
+    """Give each user a reminder whose first message is due now; return those notification ids."""
+    reminders = running.engine.reminders
+    for user in users:
+        reminders.create(str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC")
+    reminders.drain()
+    db = running.engine.store.db
+    firsts = [
+        db.execute(
+            "SELECT id FROM notifications WHERE user_id = ? ORDER BY fire_at LIMIT 1", (str(u),)
+        ).fetchone()[0]
+        for u in users
+    ]
+    now = time.time()
+    db.executemany("UPDATE notifications SET fire_at = ? WHERE id = ?", [(now, i) for i in firsts])
+    return firsts
+
+
+def _reminder_calls(running: Running) -> list[Call]:
+    return [c for c in running.api.sent if c.method == "sendMessage" and "⏰" in (c.text or "")]
+
+
+async def _reschedule(running: Running) -> None:
+    """Empty the job queue and schedule everything pending, as a restart does."""
+    assert running.app.job_queue is not None
+    for job in running.app.job_queue.jobs():
+        job.schedule_removal()
+    await post_init(running.app)
+
+
+@pytest.mark.parametrize("rate_limit", [30, 0])
+async def test_a_chat_reply_does_not_wait_behind_a_reminder_burst(
+    kb: Knowledge, tmp_path: Path, rate_limit: int
+):
+    """150 reminders due at once take seconds to go out (at 30 messages/s, or over a slow
+    connection with no limit); a question asked meanwhile is answered before most of them, and
+    every reminder still arrives exactly once."""
+    async with bot_on_stand_in(kb, tmp_path / "bot.db", rate_limit) as bot:
+        if not rate_limit:
+            bot.api.delay("sendMessage", 0.1)
+        ids = _due_now(bot, range(8000, 8150))
+        await _reschedule(bot)
+        await bot.api.wait_for(lambda c: "⏰" in (c.text or ""), timeout=10)
+        bot.api.text_message(USER, "salary?")
+        answer = await bot.api.wait_for(
+            lambda c: c.ok and "Median salary" in (c.text or ""), chat_id=USER, timeout=20
+        )
+        before = [c for c in _reminder_calls(bot) if c.time < answer.time]
+        assert len(before) < 75, f"the answer waited for {len(before)} of 150 reminders"
+        await settled(lambda: all(_state(bot, i) == "sent" for i in ids), within=20)
+        assert sorted(c.chat_id for c in _reminder_calls(bot)) == list(range(8000, 8150))
+
+
+async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``condition()`` holds (the bot commits after Telegram's answer arrives)."""
+    deadline = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.05)
+
+
+async def test_only_reminders_due_soon_are_jobs_and_a_refill_adds_the_rest(running: Running):
+    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    assert "Saved" in (saved.text or "")
+    job_queue = running.app.job_queue
+    assert job_queue is not None
+
+    def jobs() -> set[str]:
+        return {j.name or "" for j in job_queue.jobs() if (j.name or "").startswith("n")}
+
+    assert jobs() == set(), "months ahead: in the store, not in memory"
+    soon, later = running.engine.reminders.pending()[:2]
+    db = running.engine.store.db
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time() + 600, soon.id))
+    db.execute(
+        "UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time() + 2 * HORIZON, later.id)
+    )
+    [refill] = job_queue.get_jobs_by_name("refill")
+    await refill.run(running.app)
+    assert jobs() == {f"n{soon.id}"}
+
+
+def _update(update_id: int, user: int) -> Update:
+    sender = User(user, "someone", is_bot=False)
+    chat = Chat(user, "private")
+    return Update(update_id, message=Message(update_id, dt.datetime.now(dt.UTC), chat, sender))
+
+
+async def test_one_user_s_backlog_does_not_hold_up_other_users():
+    """Each user's updates run one at a time, in order; a user with many queued updates takes
+    one slot, so another user's update goes through meanwhile."""
+    order = PerUserOrder(max_concurrent_updates=4)
+    release = asyncio.Event()
+    done: list[tuple[int, int]] = []
+
+    async def handle(update_id: int, user: int) -> None:
+        if user == 1:
+            await release.wait()
+        done.append((user, update_id))
+
+    backlog = [
+        asyncio.create_task(order.process_update(_update(i, 1), handle(i, 1))) for i in range(20)
+    ]
+    other = asyncio.create_task(order.process_update(_update(99, 2), handle(99, 2)))
+    await asyncio.wait_for(other, timeout=2)
+    assert done == [(2, 99)], "the other user was answered while the first one's updates wait"
+    release.set()
+    await asyncio.gather(*backlog)
+    assert done[1:] == [(1, i) for i in range(20)], "the first user's updates ran in order"
