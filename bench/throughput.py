@@ -76,50 +76,6 @@ class Config:
     rate: float
     max_seconds: float
     tmpdir: str | None
-    http_pool: int = 0  # experiment: sniffio present and this connection pool size (0: as shipped)
-
-
-SNIFFIO_STUB = 'def current_async_library():\n    return "asyncio"\n'
-POOL_PATCH = """\
-import os
-from telegram.ext import ApplicationBuilder
-
-_build = ApplicationBuilder.build
-
-
-def _build_with_pool(self):
-    self.connection_pool_size(int(os.environ["BENCH_HTTP_POOL"]))
-    return _build(self)
-
-
-ApplicationBuilder.build = _build_with_pool
-"""
-
-
-def http_tuning(pool: int, mode: str, where: Path) -> dict[str, str]:
-    """The ``--http-pool`` experiment, without touching bot/: what two HTTP-client changes buy.
-
-    1. httpcore runs ``import sniffio`` on every request; sniffio is not installed in this venv,
-       so every request pays a failed import (a search of every sys.path entry). A stub module
-       stands in for the installed package.
-    2. python-telegram-bot's default pool holds up to 256 connections, and httpcore scans all of
-       them for every request; ``connection_pool_size(pool)`` keeps fewer.
-    In process mode both go in through PYTHONPATH (sniffio.py, sitecustomize.py in ``where``).
-    """
-    if mode == "inproc":
-        import types
-
-        stub = types.ModuleType("sniffio")
-        exec(SNIFFIO_STUB, stub.__dict__)
-        sys.modules["sniffio"] = stub
-        os.environ["BENCH_HTTP_POOL"] = str(pool)
-        exec(POOL_PATCH, {})
-        return {}
-    site = where / "site"
-    site.mkdir()
-    (site / "sniffio.py").write_text(SNIFFIO_STUB)
-    (site / "sitecustomize.py").write_text(POOL_PATCH)
-    return {"PYTHONPATH": str(site), "BENCH_HTTP_POOL": str(pool)}
 
 
 @dataclass
@@ -136,7 +92,6 @@ class Result:
     users: int
     rate_limit: float
     script: str
-    http_pool: int = 0
     updates: int = 0
     replies: int = 0
     seconds: float = 0.0
@@ -364,16 +319,13 @@ async def run_config(cfg: Config) -> Result:
     from bot.telegram_app import build_application, post_init
 
     logging.basicConfig(level=logging.WARNING)
-    result = Result(cfg.mode, cfg.users, cfg.rate_limit, cfg.script, http_pool=cfg.http_pool)
+    result = Result(cfg.mode, cfg.users, cfg.rate_limit, cfg.script)
     with tempfile.TemporaryDirectory(prefix="careerbot-bench-", dir=cfg.tmpdir) as tmp:
         tmp_path = Path(tmp)
         db = tmp_path / "bot.db"
         plans, error_texts, result.engine_per_s = plan_users(
             cfg.users, cfg.script, tmp_path / "scratch.db"
         )
-        extra_env: dict[str, str] = {}
-        if cfg.http_pool:
-            extra_env = http_tuning(cfg.http_pool, cfg.mode, tmp_path)
         async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
             rec = Recorder(api)
             app = engine = proc = None
@@ -396,7 +348,7 @@ async def run_config(cfg: Config) -> Result:
                 result.startup_s = time.monotonic() - t_start
                 result.rss_start_mb = vm_status().get("VmRSS", 0) / 1024
             else:
-                env = bot_env(api, db, cfg.rate_limit, **extra_env)
+                env = bot_env(api, db, cfg.rate_limit)
                 cm = bot_process(env, tmp_path, tmp_path / "bot.log")
                 proc = cm.__enter__()
                 result.startup_s = await started(api, rec.watch, 0)
@@ -525,7 +477,7 @@ def run_child(cfg: Config) -> Result:
     for line in out.splitlines():
         if line.startswith("RESULT "):
             return Result(**json.loads(line[len("RESULT ") :]))
-    failed = Result(cfg.mode, cfg.users, cfg.rate_limit, cfg.script, cfg.http_pool, complete=False)
+    failed = Result(cfg.mode, cfg.users, cfg.rate_limit, cfg.script, complete=False)
     failed.notes.append(f"child failed ({child.returncode}): {err.strip()[-300:]}")
     return failed
 
@@ -570,13 +522,6 @@ def main() -> None:
         default=100.0,
         help="stop a configuration's traffic after this long (default 100)",
     )
-    parser.add_argument(
-        "--http-pool",
-        type=int,
-        default=0,
-        help="experiment: run the bot as if sniffio were installed and with this "
-        "HTTP connection pool size (default 0: as shipped)",
-    )
     parser.add_argument("--tmpdir", default=None, help="where the temporary databases go")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -584,7 +529,7 @@ def main() -> None:
         child_main(args.child)
         return
     modes = ["inproc", "process"] if args.mode == "both" else [args.mode]
-    common = (args.script, args.rate, args.max_seconds, args.tmpdir, args.http_pool)
+    common = (args.script, args.rate, args.max_seconds, args.tmpdir)
     configs = [
         Config(mode, int(u), args.rate_limit, *common)
         for mode in modes
@@ -593,10 +538,9 @@ def main() -> None:
     if not args.no_limited and args.limited_users > 0:
         configs += [Config(mode, args.limited_users, TELEGRAM_LIMIT, *common) for mode in modes]
     injection = "closed loop" if args.rate <= 0 else f"<= {args.rate:g} updates/s"
-    tuning = f", HTTP experiment pool={args.http_pool}" if args.http_pool else ""
     print(
         f"careerbot throughput: {os.cpu_count()} CPUs, script {args.script!r}, "
-        f"injection {injection}{tuning}",
+        f"injection {injection}",
         flush=True,
     )
     results: list[Result] = []

@@ -54,6 +54,7 @@ from telegram.ext import (
 from bot.config import TOKEN_SHAPE, ConfigError, Settings, redact
 from bot.delivery import MAX_SENDS, schedule_all, schedule_new, seconds
 from bot.engine import Engine
+from bot.http_client import AiohttpRequest, NotSent
 from bot.knowledge import DataError, check, default_data_dir, load
 from bot.logs import setup_logging
 from bot.replies import MAX_MESSAGE, Reply, Turn, split_text, utf16_len
@@ -77,9 +78,8 @@ PUBLIC_COMMANDS = [
 ]
 SEND_ATTEMPTS = 4
 MAX_CONCURRENT_UPDATES = 64
-# A few connections serve 64 updates in flight: httpcore's cost per request grows with the pool's
-# size (measured in bench/throughput.py: 317 replies/s with 8 connections, 154 with the default
-# 256). A request waits for a free connection up to POOL_TIMEOUT seconds.
+# A few connections serve 64 updates in flight (measured in bench/throughput.py: fewer cost
+# throughput, more gain nothing); a request waits for a free one up to POOL_TIMEOUT seconds.
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT = 30.0
 
@@ -230,13 +230,13 @@ async def send_text(
             wait = seconds(exc.retry_after)
             log.warning("flood limit: waiting %.1f s before resending", wait)
             await asyncio.sleep(wait)
-        except TimedOut as exc:
-            if "Pool timeout" not in str(exc):  # a pool timeout means the request was never sent
-                log.warning("send to chat %s timed out; not repeating it", chat_id)
-                return None
+        except NotSent:  # nothing reached Telegram: sending again cannot duplicate it
             if attempt == SEND_ATTEMPTS:
                 raise
             await asyncio.sleep(0.2 * 2**attempt)
+        except TimedOut:
+            log.warning("send to chat %s timed out; not repeating it", chat_id)
+            return None
         except BadRequest:  # a NetworkError subclass, but resending the same request cannot help
             raise
         except NetworkError as exc:
@@ -385,8 +385,8 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
         .token(settings.token)
         .base_url(settings.api_base_url)
         .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
-        .connection_pool_size(CONNECTION_POOL_SIZE)
-        .pool_timeout(POOL_TIMEOUT)
+        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
+        .get_updates_request(AiohttpRequest(1))
         .post_init(post_init)
     )
     if settings.rate_limit > 0:
