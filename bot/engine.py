@@ -33,22 +33,9 @@ PRIVATE_ONLY = {"remind", "reminders", "timezone", "export", "forget"}
 DEFAULT_TIME = dt.time(9, 0)
 ONE_LINER_LEADS = [7 * 1440, 1440, 0]  # /remind in one line: a week before, a day before, on time
 LEAD_UNITS = {"w": 7 * 1440, "d": 1440, "h": 60, "m": 1}
-KIND_WORDS = {
-    "exam": "exam",
-    "test": "exam",
-    "renew": "renewal",
-    "renewal": "renewal",
-    "recertify": "renewal",
-    "recertification": "renewal",
-    "expires": "renewal",
-    "ceu": "ceu",
-    "ceus": "ceu",
-    "credits": "ceu",
-}
 MAX_RELATED = 4
 MAX_SUGGESTIONS = 3
 ROW_ID = re.compile(r"[0-9]{1,12}")  # ids in button data: ASCII digits that fit SQLite
-COMPARE_WORDS = {"vs", "compare", "comparison", "difference", "between", "better"}
 
 
 def build_matcher(kb: Knowledge) -> Matcher:
@@ -184,7 +171,7 @@ class Engine:
         """The entries an unsure "FACHE vs CMM" question names: each topic word picks the
         best-ranked intent that uses it; two or more picked entries are compared."""
         words = set(match.words)
-        if match.outcome is not Outcome.UNSURE or not words & COMPARE_WORDS:
+        if match.outcome is not Outcome.UNSURE or not words & set(self.kb.lexicon.compare):
             return []
         named: list[Entry] = []
         for word in words & self.matcher.field:
@@ -366,7 +353,8 @@ class Engine:
     def _credential_of(self, title: str) -> tuple[str | None, str]:
         """The certification a reminder's title names (if any) and the kind of date it is."""
         words = set(self.matcher.normalize(title))
-        kind = next((KIND_WORDS[w] for w in words if w in KIND_WORDS), "other")
+        kinds = self.kb.lexicon.reminder_kinds
+        kind = next((k for k, named in kinds.items() if words & set(named)), "other")
         match = self.matcher.match(title) if title else None
         entry = None
         if match and match.intent and match.intent.startswith("cert_") and match.score >= 0.5:

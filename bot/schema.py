@@ -200,3 +200,5 @@ class LexiconFile(Strict):
     places: list[str] = []
     occupations: list[str] = []
     roles: list[str] = []
+    compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
+    reminder_kinds: dict[Literal["exam", "renewal", "ceu"], list[str]] = {}  # in /remind titles
