@@ -37,20 +37,30 @@ MAX_SENDS = 8  # reminder messages on their way at once
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # then every 5 minutes until it goes through
 
 
-def schedule(job_queue: JobQueue, notifications: list[Notification]) -> int:  # type: ignore[type-arg]
+def schedule(
+    job_queue: JobQueue,  # type: ignore[type-arg]
+    notifications: list[Notification],
+    *,
+    moved: bool = False,
+) -> int:
     """Add a job for each notification due within the horizon and not scheduled yet.
 
-    Returns how many were added; later ones are left to the refill job.
+    With ``moved`` (notifications whose time is new: created, or moved to another time zone) an
+    existing job of the same notification is replaced. Returns how many jobs were added; later
+    notifications are left to the refill job.
     """
     now = time.time()
     added = 0
-    existing = {job.name for job in job_queue.jobs()}  # one pass: looking up by name is O(jobs)
+    existing = {job.name: job for job in job_queue.jobs()}  # one pass: by name is O(jobs)
     for n in notifications:
         name = f"n{n.id}"
-        if name in existing or n.fire_at > now + HORIZON:
+        if n.fire_at > now + HORIZON:
             continue
-        existing.add(name)
-        job_queue.run_once(
+        if name in existing:
+            if not moved:
+                continue
+            existing[name].schedule_removal()
+        job = job_queue.run_once(
             deliver,
             when=max(0.0, n.fire_at - now),
             data=(n.id, 0),
@@ -58,6 +68,7 @@ def schedule(job_queue: JobQueue, notifications: list[Notification]) -> int:  # 
             # APScheduler drops a job over 1 s late by default; a reminder is never dropped
             job_kwargs={"misfire_grace_time": None, "coalesce": True},
         )
+        existing[name] = job
         added += 1
     return added
 
@@ -66,7 +77,7 @@ def schedule_new(application: Application, services: Services) -> None:  # type:
     """Schedule whatever the engine created since the last call."""
     fresh = services.engine.reminders.drain()
     if fresh and application.job_queue is not None:
-        schedule(application.job_queue, fresh)
+        schedule(application.job_queue, fresh, moved=True)
 
 
 async def schedule_all(application: Application) -> None:  # type: ignore[type-arg]
@@ -108,6 +119,8 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
         notification = svc.engine.reminders.notification(notification_id)
         if notification is None or notification_id in svc.delivering:
             return  # sent, done, deleted or paused meanwhile, or another job is sending it now
+        if notification.fire_at > time.time() + 1:
+            return  # moved later (a time-zone change): its new job, or the refill, sends it
         svc.delivering.add(notification_id)
         try:
             await _send(context, svc, notification, attempt)

@@ -302,6 +302,13 @@ class Engine:
             turn = self._reminder_button(user, kind, args)
             if turn is not None:
                 return turn
+        if kind == "tz" and rest in ("move", "keep") and user.tz:
+            if rest == "keep":
+                return Turn([self.response("timezone_kept", zone=user.tz)], matched=True)
+            moved = self.reminders.move_zone(user.id, user.tz)
+            if moved:
+                reply = self.response("timezone_moved", count=str(moved), zone=user.tz)
+                return Turn([reply], matched=True)
         if kind == "x":
             return self._command(user, "/cancel")
         if kind == "menu":
@@ -370,9 +377,14 @@ class Engine:
             return Turn([Reply(str(exc))])
         user.tz = zone.key
         now = dt.datetime.fromtimestamp(self.clock(), zone)
-        return Turn(
-            [self.response("timezone_set", zone=zone.key, now=f"{now:%H:%M}")], matched=True
-        )
+        replies = [self.response("timezone_set", zone=zone.key, now=f"{now:%H:%M}")]
+        others = self.reminders.in_other_zones(user.id, zone.key)
+        if others:
+            count, zones = str(sum(others.values())), ", ".join(others)
+            offer = self.response("timezone_move_offer", count=count, zones=zones, zone=zone.key)
+            offer.buttons = [Button("Move them", "tz:move"), Button("Keep them", "tz:keep")]
+            replies.append(offer)
+        return Turn(replies, matched=True)
 
     def _valid_date(self, user: User, step: Step, text: str) -> tuple[str, str | None]:
         parsed = dates.parse_date(text, self._today(user))

@@ -238,6 +238,51 @@ class Reminders:
         rows = self.store.db.execute(sql + " ORDER BY fire_at, id", args).fetchall()
         return [Notification(*row) for row in rows]
 
+    def in_other_zones(self, user_id: str, tz: str) -> dict[str, int]:
+        """How many of the user's unfinished reminders are set in each zone other than ``tz``."""
+        rows = self.store.db.execute(
+            """SELECT tz, count(*) FROM reminders WHERE user_id = ? AND state != 'done'
+               AND tz != ? GROUP BY tz ORDER BY tz""",
+            (user_id, tz),
+        ).fetchall()
+        return {zone: int(count) for zone, count in rows}
+
+    def move_zone(self, user_id: str, tz: str) -> int:
+        """Move the user's unfinished reminders to ``tz``, keeping their local dates and times.
+
+        Their pending and held notifications get the new times (a snoozed one keeps its moment);
+        one whose new time has already passed goes out now. Returns how many reminders moved.
+        """
+        now = self.clock()
+        with self.store.transaction() as db:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    """SELECT id FROM reminders WHERE user_id = ? AND state != 'done'
+                       AND tz != ?""",
+                    (user_id, tz),
+                )
+            ]
+            for reminder_id in ids:
+                db.execute("UPDATE reminders SET tz = ? WHERE id = ?", (tz, reminder_id))
+                reminder = self.get(reminder_id)
+                assert reminder is not None
+                rows = db.execute(
+                    """SELECT id, occurrence, lead FROM notifications WHERE reminder_id = ?
+                       AND state IN ('pending', 'paused') AND lead != ?""",
+                    (reminder_id, SNOOZE),
+                ).fetchall()
+                for notification_id, occurrence, lead in rows:
+                    day = dt.date.fromisoformat(occurrence)
+                    fire_at = max(now, self._fire_at(reminder, day, lead))
+                    db.execute(
+                        "UPDATE notifications SET fire_at = ? WHERE id = ?",
+                        (fire_at, notification_id),
+                    )
+        for reminder_id in ids:
+            self.outbox += self._for_reminder(reminder_id)
+        return len(ids)
+
     def notification(self, notification_id: int) -> Notification | None:
         """A notification if it is still pending."""
         row = self.store.db.execute(

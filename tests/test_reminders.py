@@ -246,3 +246,56 @@ def test_an_update_resent_after_a_crash_is_handled_once(bot: Engine):
     again = bot.handle("s", "/remind 2027-03-14 CMM exam", update_id=900)
     assert "Saved" in first.plain() and again.replies == []
     assert count(bot, "s") == 1
+
+
+def test_changing_the_zone_offers_to_move_reminders_keeping_their_clock_times(
+    bot: Engine, clock: Clock
+):
+    bot.handle("tz", "/remind 2027-03-14 10:00 CMM exam")  # set before the zone: in UTC
+    changed = bot.handle("tz", "/timezone America/Chicago")
+    offer = changed.replies[-1]
+    assert "1 reminder(s) set in UTC" in offer.plain()
+    assert [b.label for b in offer.buttons] == ["Move them", "Keep them"]
+    moved = bot.press("tz", offer.buttons[0].data)
+    assert "Moved 1 reminder(s) to America/Chicago" in moved.plain()
+    chicago = ZoneInfo("America/Chicago")
+    expected = [  # a week and a day before, and on the day: 10:00 in Chicago each time, although
+        # US daylight saving starts on 14 March 2027 (the day leads keep the wall time)
+        dt.datetime(2027, 3, d, 10, tzinfo=chicago).astimezone(UTC) for d in (7, 13, 14)
+    ]
+    assert fire_times(bot, "tz") == expected
+    assert "America/Chicago" in bot.handle("tz", "/reminders").plain()
+    assert bot.press("tz", offer.buttons[0].data).plain() == bot.response("stale_button").text
+
+
+def test_keeping_reminders_in_their_zone_and_snoozes_keep_their_moment(
+    bot: Engine, clock: Clock
+):
+    bot.handle("tk", "/remind 2027-03-14 10:00 CMM exam")
+    first = bot.reminders.pending()[0]
+    clock.now = first.fire_at
+    bot.reminders.mark_sent(first.id)
+    snoozed = bot.reminders.snooze("tk", first.id, 60)
+    assert snoozed is not None
+    before = fire_times(bot, "tk")
+    offer = bot.handle("tk", "/timezone Asia/Tokyo").replies[-1]
+    kept = bot.press("tk", offer.buttons[1].data)
+    assert "stay in the zone they were set in" in kept.plain()
+    assert fire_times(bot, "tk") == before
+    bot.press("tk", offer.buttons[0].data)
+    after = fire_times(bot, "tk")
+    assert dt.datetime.fromtimestamp(snoozed.fire_at, UTC) in after, "a snooze keeps its moment"
+    tokyo_day_before = dt.datetime(2027, 3, 13, 10, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert tokyo_day_before.astimezone(UTC) in after
+
+
+def test_a_moved_time_that_has_passed_goes_out_now(bot: Engine, clock: Clock):
+    bot.handle("tp", "/remind 2027-03-14 10:00 CMM exam")
+    clock.at(dt.datetime(2027, 3, 14, 5, tzinfo=UTC))  # 10:00 in Tokyo was 01:00 UTC
+    for n in bot.reminders.pending(until=clock()):  # the week and day before went out
+        bot.reminders.mark_sent(n.id)
+    bot.reminders.drain()
+    offer = bot.handle("tp", "/timezone Asia/Tokyo").replies[-1]
+    bot.press("tp", offer.buttons[0].data)
+    assert fire_times(bot, "tp") == [dt.datetime(2027, 3, 14, 5, tzinfo=UTC)]
+    assert bot.reminders.drain(), "the moved notifications are handed to the channel to schedule"

@@ -450,3 +450,32 @@ async def test_one_user_s_backlog_does_not_hold_up_other_users():
     release.set()
     await asyncio.gather(*backlog)
     assert done[1:] == [(1, i) for i in range(20)], "the first user's updates ran in order"
+
+
+async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running: Running):
+    """Its old job neither sends it at the old time nor keeps it from going out at the new."""
+    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    assert "Saved" in (saved.text or "")
+    job_queue = running.app.job_queue
+    assert job_queue is not None
+    earlier, later = running.engine.reminders.pending()[:2]
+    db = running.engine.store.db
+    now = time.time()
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1200, earlier.id))
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1, later.id))
+    [refill] = job_queue.get_jobs_by_name("refill")
+    await refill.run(running.app)  # jobs at the times as they were
+    # a zone change moves them: the first now comes due at once, the second in 20 minutes
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now, earlier.id))
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1200, later.id))
+    running.engine.reminders.outbox += [
+        n for n in running.engine.reminders.pending() if n.id in (earlier.id, later.id)
+    ]
+    start = len(running.api.sent)
+    replies = await running.say("salary?")  # any reply schedules what the engine handed over
+    assert any("Median salary" in (c.text or "") for c in replies)
+    await running.api.wait_for(lambda c: "⏰" in (c.text or ""), start=start, timeout=5)
+    await asyncio.sleep(1.5)  # the second one's old job has come and gone by now
+    assert len(_reminder_calls(running)) == 1
+    assert _state(running, earlier.id) == "sent" and _state(running, later.id) == "pending"
+    assert [j.name for j in job_queue.jobs() if j.name == f"n{later.id}"] == [f"n{later.id}"]
