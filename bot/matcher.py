@@ -97,9 +97,13 @@ class Matcher:
         self.vocabulary = raw_words | lexicon_words | places | extra_words | self.stopwords
         self.vocabulary |= self.field | self.medical | self.occupations | self.roles
         self.places = places
+        # spelling targets by first letter; medical words apart, as they are corrected to only
+        # from one edit away ("visiting" is not "vomiting", but "vomitting" is)
         self._by_initial: dict[str, list[str]] = defaultdict(list)
+        self._medical_by_initial: dict[str, list[str]] = defaultdict(list)
         for word in sorted(self.vocabulary):
-            self._by_initial[word[:1]].append(word)
+            group = self._medical_by_initial if word in self.medical else self._by_initial
+            group[word[:1]].append(word)
         self._correct = lru_cache(maxsize=4096)(self._correct_uncached)
 
         self.example_text: list[str] = []
@@ -179,7 +183,15 @@ class Matcher:
             scorer=DamerauLevenshtein.distance,
             score_cutoff=max_edits,
         )
-        return found[0] if found else word
+        if found and found[1] <= 1:
+            return str(found[0])
+        medical = process.extractOne(
+            word,
+            self._medical_by_initial.get(word[0], []),
+            scorer=DamerauLevenshtein.distance,
+            score_cutoff=1,
+        )
+        return str((medical or found or (word,))[0])
 
     def normalize(self, text: str) -> list[str]:
         """Lowercase, strip punctuation, correct typos and apply synonyms; return the words."""

@@ -10,7 +10,9 @@ from rapidfuzz import fuzz, process, utils
 from bot.engine import Engine
 from bot.evaluate import OOS, evaluate, load_set
 from bot.knowledge import Knowledge
+from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE
+from bot.schema import Intent, LexiconFile
 
 LABELLED = Path(__file__).parent / "data" / "labelled.yaml"
 
@@ -157,3 +159,14 @@ def test_feedback_buttons_are_recorded_per_entry(engine: Engine):
     engine.press("fb", unhelpful)
     engine.press("fb2", unhelpful)
     assert engine.store.unhelpful() == [("cert_fache", 2)]
+
+
+def test_a_word_near_a_health_word_is_not_taken_for_it():
+    """Spelling correction may reach a health word from one edit away (a typo), never from two:
+    "visiting" is not "vomiting", or a career question would get the not-medical-advice reply."""
+    examples = [f"what does a manager do on {day}" for day in ("monday", "friday")] * 4
+    intents = [Intent(id="duties", answer="role_duties", examples=examples)]
+    matcher = Matcher(intents, LexiconFile(version=1, medical=["vomiting"]), set())
+    assert matcher.normalize("visiting wards") == ["visiting", "wards"]
+    assert matcher.match("do managers go visiting wards").outcome is not Outcome.MEDICAL
+    assert matcher.match("i keep vomitting").outcome is Outcome.MEDICAL
