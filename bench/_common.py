@@ -10,12 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from botapi import DEFAULT_TOKEN, BotApiStandIn  # noqa: E402
+from botprocess import bot_env, bot_process  # noqa: E402
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -61,40 +61,6 @@ def vm_status(pid: int | str = "self") -> dict[str, int]:
             with contextlib.suppress(ValueError, IndexError):
                 found[name] = int(value.split()[0])
     return found
-
-
-def bot_env(api: BotApiStandIn, db: Path, rate_limit: float, **extra: str) -> dict[str, str]:
-    """The environment of a ``python -m bot run`` talking to the stand-in only."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CAREERBOT_"))}
-    env.update(
-        TELEGRAM_BOT_TOKEN=api.token,
-        TELEGRAM_API_BASE_URL=api.base_url,
-        CAREERBOT_DB=str(db),
-        CAREERBOT_RATE_LIMIT=f"{rate_limit:g}",
-        PYTHONUNBUFFERED="1",
-        **extra,
-    )
-    return env
-
-
-@contextlib.contextmanager
-def bot_process(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """The real bot process; killed (by its pid) if still running when the block ends."""
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
-            env=env,
-            cwd=cwd,
-            stdout=out,
-            stderr=out,
-            stdin=subprocess.DEVNULL,
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
 
 
 async def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30) -> int:  # noqa: ASYNC109

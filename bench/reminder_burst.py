@@ -254,7 +254,7 @@ async def run_one(
         async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
             watch = PollWatch(api)
             got = Deliveries(api)
-            env = bot_env(api, db, rate_limit)
+            env = bot_env(db, api, rate_limit)
             due = time.time() + lead
             set_due(db, due)
             launches = [time.time()]

@@ -348,7 +348,7 @@ async def run_config(cfg: Config) -> Result:
                 result.startup_s = time.monotonic() - t_start
                 result.rss_start_mb = vm_status().get("VmRSS", 0) / 1024
             else:
-                env = bot_env(api, db, cfg.rate_limit)
+                env = bot_env(db, api, cfg.rate_limit)
                 cm = bot_process(env, tmp_path, tmp_path / "bot.log")
                 proc = cm.__enter__()
                 result.startup_s = await started(api, rec.watch, 0)

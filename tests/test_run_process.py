@@ -3,35 +3,29 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import AbstractContextManager, asynccontextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn
+from botprocess import bot_env, bot_process
 
 SECRET = DEFAULT_TOKEN.split(":")[1]
-
-
-def bot_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CAREERBOT_"))}
-    env.update(CAREERBOT_DB=str(tmp_path / "bot.db"), CAREERBOT_RATE_LIMIT="0", **extra)
-    return env
 
 
 @pytest.mark.parametrize(
     ("token", "says"), [(None, "TELEGRAM_BOT_TOKEN is not set"), ("nonsense", "malformed")]
 )
 def test_run_without_a_usable_token_exits_2_with_one_line(tmp_path, token, says):
-    env = bot_env(tmp_path)
+    env = bot_env(tmp_path / "bot.db")
     if token:
         env["TELEGRAM_BOT_TOKEN"] = token
     done = subprocess.run(
@@ -48,22 +42,11 @@ def test_run_without_a_usable_token_exits_2_with_one_line(tmp_path, token, says)
     assert "nonsense" not in done.stderr
 
 
-@contextmanager
-def bot_process(
-    api: BotApiStandIn, tmp_path: Path, log: Path, extra: dict[str, str] | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    env = bot_env(tmp_path, TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
-    env.update(extra or {})
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"], env=env, cwd=tmp_path, stderr=out, stdout=out
-        )
-    try:
-        yield proc
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait(timeout=30)
+def run_bot(
+    api: BotApiStandIn, tmp_path: Path, log: Path, **extra: str
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """The bot process on the stand-in, its store in ``tmp_path``, no rate limit."""
+    return bot_process(bot_env(tmp_path / "bot.db", api, **extra), tmp_path, log)
 
 
 @asynccontextmanager
@@ -81,7 +64,7 @@ async def started(api: BotApiStandIn, since: int) -> None:
 async def test_the_real_process_serves_and_stops_cleanly_on_sigterm(tmp_path):
     log = tmp_path / "bot.log"
     async with stand_in() as api:
-        with bot_process(api, tmp_path, log) as proc:
+        with run_bot(api, tmp_path, log) as proc:
             await started(api, 0)
             start = len(api.sent)
             api.text_message(77, "/start")
@@ -99,7 +82,7 @@ async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
     log = tmp_path / "bot.log"
     users = [101, 102, 103]
     async with stand_in() as api:
-        with bot_process(api, tmp_path, log) as proc:
+        with run_bot(api, tmp_path, log) as proc:
             await started(api, 0)
             for user in users:
                 start = len(api.sent)
@@ -124,7 +107,7 @@ async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
         db.close()
 
         since = len(api.sent)
-        with bot_process(api, tmp_path, log):
+        with run_bot(api, tmp_path, log):
             await started(api, since)
 
             def reminders() -> list[object]:
@@ -164,7 +147,7 @@ async def test_webhook_mode_checks_the_secret_token(tmp_path):
             "CAREERBOT_WEBHOOK_SECRET": "s3cret-token",
             "CAREERBOT_PORT": str(port),
         }
-        with bot_process(api, tmp_path, log, env_extra) as proc:
+        with run_bot(api, tmp_path, log, **env_extra) as proc:
             hook = await api.wait_for(method="setWebhook", timeout=60)
             assert hook.params["url"] == "https://bot.example.invalid/hook"
             assert hook.params["secret_token"] == "s3cret-token"
