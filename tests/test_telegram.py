@@ -236,6 +236,14 @@ async def test_export_sends_a_json_file_and_forget_erases(running: Running):
     assert running.engine.store.export(str(USER))["dialog"] is None
 
 
+async def _reschedule(running: Running) -> None:
+    """Empty the job queue and schedule everything pending, as a restart does."""
+    assert running.app.job_queue is not None
+    for job in running.app.job_queue.jobs():
+        job.schedule_removal()
+    await post_init(running.app)
+
+
 async def test_reminders_are_delivered_through_the_job_queue(running: Running):
     [saved] = await running.say("/remind 2027-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
@@ -243,11 +251,8 @@ async def test_reminders_are_delivered_through_the_job_queue(running: Running):
     # bring the first message forward to now: the job queue sends it, then it is marked sent
     first = running.engine.reminders.pending()[0]
     store.db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time(), first.id))
-    assert running.app.job_queue is not None
-    for job in running.app.job_queue.jobs():  # as after a restart: an empty job queue
-        job.schedule_removal()
     start = len(running.api.sent)
-    await post_init(running.app)  # what start-up does: schedule everything pending
+    await _reschedule(running)  # as after a restart: schedule everything pending
     call = await running.api.wait_for(
         lambda c: c.method == "sendMessage" and "Reminder" in (c.text or ""), start=start
     )
@@ -304,10 +309,7 @@ async def _bring_forward(running: Running) -> int:
     running.engine.store.db.execute(
         "UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time(), first.id)
     )
-    assert running.app.job_queue is not None
-    for job in running.app.job_queue.jobs():
-        job.schedule_removal()
-    await post_init(running.app)
+    await _reschedule(running)
     return first.id
 
 
@@ -361,14 +363,6 @@ def _due_now(running: Running, users: range) -> list[int]:
 
 def _reminder_calls(running: Running) -> list[Call]:
     return [c for c in running.api.sent if c.method == "sendMessage" and "⏰" in (c.text or "")]
-
-
-async def _reschedule(running: Running) -> None:
-    """Empty the job queue and schedule everything pending, as a restart does."""
-    assert running.app.job_queue is not None
-    for job in running.app.job_queue.jobs():
-        job.schedule_removal()
-    await post_init(running.app)
 
 
 @pytest.mark.parametrize("rate_limit", [30, 0])
