@@ -30,6 +30,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     port: int = 8443
+    webhook_listen: str = "127.0.0.1"  # behind a TLS proxy; a container sets 0.0.0.0
     rate_limit: float = 30.0
     data_dir: Path | None = None
     log_level: str = "INFO"
@@ -68,6 +69,7 @@ class Settings:
             webhook_url=env.get("CAREERBOT_WEBHOOK_URL", "").strip() or None,
             webhook_secret=secret,
             port=port,
+            webhook_listen=env.get("CAREERBOT_WEBHOOK_LISTEN", "").strip() or "127.0.0.1",
             rate_limit=rate,
             data_dir=Path(data_dir) if data_dir else None,
             log_level=env.get("CAREERBOT_LOG_LEVEL", "INFO").strip().upper() or "INFO",

@@ -2,11 +2,12 @@
 
 Only notifications due within ``HORIZON`` are jobs (one ``run_once`` job each, named ``n<id>``):
 at start-up, whenever the engine creates new ones, and from a refill job every ``REFILL_EVERY``,
-so memory follows what is due soon, not every reminder on file. A job re-reads the store before
-sending, so a deleted, done or already-sent notification is skipped, and marks it sent only after
-Telegram accepted the message. At most ``MAX_SENDS`` reminder messages are on their way at once:
-a burst of thousands due in the same minute neither floods the HTTP connection pool nor queues
-ahead of chat replies in the rate limiter.
+so memory follows what is due soon, not every reminder on file. A job claims the notification in
+the store before sending (pending -> sending, committed), so a deleted, done or already-sent one
+is skipped and no two senders send one, and marks it sent only after Telegram accepted it.
+At most ``MAX_SENDS`` reminder messages are on their way at once: a burst of thousands due in
+the same minute neither floods the HTTP connection pool nor queues ahead of chat replies in the
+rate limiter.
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
 that were in flight then (at most ``MAX_SENDS``; with the rate limiter on, measured: none or one).
@@ -88,6 +89,9 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     job_queue = application.job_queue
     assert job_queue is not None
     reminders = svc.engine.reminders
+    recovered = reminders.recover()  # claimed by a process that died before sending: resend
+    if recovered:
+        log.info("%d reminder messages were being sent when the bot stopped", recovered)
     now = time.time()
     soon = reminders.pending(until=now + HORIZON)
     reminders.drain()
@@ -116,16 +120,15 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
     notification_id, attempt = job.data
     svc = services(context)
     async with svc.reminder_sends:
-        notification = svc.engine.reminders.notification(notification_id)
-        if notification is None or notification_id in svc.delivering:
+        reminders = svc.engine.reminders
+        notification = reminders.notification(notification_id)
+        if notification is None:
             return  # sent, done, deleted or paused meanwhile, or another job is sending it now
         if notification.fire_at > time.time() + 1:
             return  # moved later (a time-zone change): its new job, or the refill, sends it
-        svc.delivering.add(notification_id)
-        try:
-            await _send(context, svc, notification, attempt)
-        finally:
-            svc.delivering.discard(notification_id)
+        if reminders.claim(notification_id) is None:
+            return  # claimed by another sender between the two reads
+        await _send(context, svc, notification, attempt)
 
 
 async def _send(
@@ -165,7 +168,11 @@ async def _send(
 def _retry(
     context: ContextTypes.DEFAULT_TYPE, notification_id: int, attempt: int, delay: float
 ) -> None:
+    """Give the claim back and try again after ``delay`` seconds."""
+    from bot.telegram_app import services
+
     assert context.job_queue is not None
+    services(context).engine.reminders.release(notification_id)
     context.job_queue.run_once(
         deliver,
         when=delay,

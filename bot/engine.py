@@ -20,8 +20,8 @@ from bot import dates
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.knowledge import Knowledge
 from bot.matcher import Match, Matcher, Outcome
-from bot.reminders import KINDS, ReminderError, Reminders
-from bot.replies import Button, Reply, Turn, short
+from bot.reminders import KINDS, AlreadyDone, ReminderError, Reminders
+from bot.replies import Button, Reply, Turn, dump_replies, short
 from bot.schema import Detail, Entry, Step
 from bot.store import Store, User
 
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
 SURE_OF_NEW_TOPIC = 0.75  # a match this strong wins over a detail of the previous topic
 PRIVATE_ONLY = {"remind", "reminders", "timezone", "export", "forget"}
+PERSONAL_PRESSES = {"rl", "rd", "rz", "rn", "tz", "forget"}  # buttons on a user's own data
 DEFAULT_TIME = dt.time(9, 0)
 ONE_LINER_LEADS = [7 * 1440, 1440, 0]  # /remind in one line: a week before, a day before, on time
 LEAD_UNITS = {"w": 7 * 1440, "d": 1440, "h": 60, "m": 1}
@@ -77,25 +78,65 @@ class Engine:
     # --- entry points -------------------------------------------------------------------------
 
     def handle(
-        self, user_id: str, text: str, private: bool = True, update_id: int | None = None
+        self,
+        user_id: str,
+        text: str,
+        private: bool = True,
+        update_id: int | None = None,
+        chat: str | None = None,
     ) -> Turn:
         """Answer a typed message (a question, a dialog answer or a /command).
 
         ``private`` is false in group chats, where personal commands are refused. Everything the
         message changes is committed in one transaction before this returns; a Telegram
         ``update_id`` seen before (resent after a crash) changes nothing and gets no reply.
+        With ``chat``, the replies are also stored in that transaction as owed to that chat
+        (``Turn.owed``), for a channel that settles them once delivered (the outbox).
         """
         text = text.strip()
         if text.startswith("/"):
-            return self._once(user_id, update_id, lambda user: self._command(user, text, private))
-        return self._once(user_id, update_id, lambda user: self._text(user, text))
+            return self._once(
+                user_id, update_id, lambda user: self._command(user, text, private), chat
+            )
+        return self._once(user_id, update_id, lambda user: self._text(user, text), chat)
 
-    def press(self, user_id: str, data: str, update_id: int | None = None) -> Turn:
-        """Answer a button press carrying ``data`` (one transaction, as :meth:`handle`)."""
-        return self._once(user_id, update_id, lambda user: self._press(user, data))
+    def press(
+        self,
+        user_id: str,
+        data: str,
+        private: bool = True,
+        update_id: int | None = None,
+        chat: str | None = None,
+    ) -> Turn:
+        """Answer a button press carrying ``data`` (one transaction, as :meth:`handle`).
 
-    def _once(self, user_id: str, update_id: int | None, respond: Callable[[User], Turn]) -> Turn:
-        """Run ``respond`` for the user in one transaction, at most once per Telegram update."""
+        The data is untrusted (any client can send any string): it only ever acts on the
+        presser's own rows, and buttons on personal data work only in the private chat.
+        """
+        return self._once(user_id, update_id, lambda user: self._press(user, data, private), chat)
+
+    def _personal(self, user: User, data: str) -> bool:
+        """Whether a press reads or changes the user's own data (reminders, time zone, ...)."""
+        kind, _, rest = data.partition(":")
+        if kind in PERSONAL_PRESSES:
+            return True
+        if kind in ("d", "n"):
+            dialog = self.kb.dialogs.get(rest)
+        elif kind in ("a", "c", "r") and user.dialog:  # a step of the dialog the user is in
+            dialog = self.kb.dialogs.get(user.dialog.get("id", ""))
+        else:
+            return False
+        return dialog is not None and (dialog.command in PRIVATE_ONLY or dialog.action is not None)
+
+    def _once(
+        self,
+        user_id: str,
+        update_id: int | None,
+        respond: Callable[[User], Turn],
+        chat: str | None = None,
+    ) -> Turn:
+        """Run ``respond`` for the user in one transaction, at most once per Telegram update,
+        with the replies owed to ``chat`` (if given) in the same commit."""
         with self.store.transaction():
             if update_id is not None and not self.store.claim_update(update_id):
                 return Turn([])
@@ -104,6 +145,8 @@ class Engine:
             turn = respond(user)
             if not turn.forgotten:
                 self.store.save(user)
+            if chat is not None and turn.replies:
+                turn.owed = self.store.owe(user_id, chat, dump_replies(turn.replies))
         return turn
 
     def _welcome_back(self, user: User) -> None:
@@ -277,7 +320,9 @@ class Engine:
 
     # --- buttons ------------------------------------------------------------------------------
 
-    def _press(self, user: User, data: str) -> Turn:
+    def _press(self, user: User, data: str, private: bool = True) -> Turn:
+        if not private and self._personal(user, data):
+            return Turn([self.response("private_only")])
         kind, _, rest = data.partition(":")
         args = rest.split(":") if rest else []
         if kind == "t" and rest in self.kb.entries:
@@ -298,8 +343,11 @@ class Engine:
             running = self.dialogs.active(user)
             if running:
                 return Turn([self.dialogs.question(user, *running)], matched=True)
-        if kind.startswith("r") and kind in ("rl", "rd", "rz", "rk"):
-            turn = self._reminder_button(user, kind, args)
+        if kind in ("rl", "rd", "rz", "rn"):
+            try:
+                turn = self._reminder_button(user, kind, args)
+            except AlreadyDone as exc:
+                return Turn([self.response(f"already_{exc}")], matched=True)
             if turn is not None:
                 return turn
         if kind == "tz" and rest in ("move", "keep") and user.tz:
@@ -432,7 +480,7 @@ class Engine:
             return Turn(
                 [self.response("reminder_deleted"), self.reminders.listing(user.id)], matched=True
             )
-        if kind == "rk" and self.reminders.done(user.id, int(args[0])) is not None:
+        if kind == "rn" and self.reminders.done(user.id, int(args[0])) is not None:
             return Turn([self.response("reminder_done")], matched=True)
         if kind == "rz" and len(args) == 2 and 0 < int(args[1]) <= 7 * 1440:
             snoozed = self.reminders.snooze(user.id, int(args[0]), int(args[1]))

@@ -31,6 +31,10 @@ class ReminderError(ValueError):
     """A reminder that cannot be saved; str() is a message for the user."""
 
 
+class AlreadyDone(Exception):
+    """A button pressed again: what it does was already done for the message it is on."""
+
+
 @dataclass(frozen=True)
 class Notification:
     """One message to send: which reminder, when (UTC epoch), and for which occurrence."""
@@ -125,6 +129,20 @@ class Reminders:
             raise ReminderError(
                 f"You already have {MAX_REMINDERS} reminders, the most I keep for one person. "
                 "Delete some in /reminders first."
+            )
+        same = self.store.db.execute(
+            """SELECT id FROM reminders WHERE user_id = ? AND title = ? AND local_date = ?
+               AND local_time = ? AND tz = ? AND repeat = ? AND state != 'done'""",
+            (user_id, title, day.isoformat(), at.strftime("%H:%M"), tz, repeat),
+        ).fetchone()
+        if same is not None:  # a repeated request (a retry, a double tap) sets nothing new
+            existing = self.get(int(same[0]))
+            assert existing is not None
+            return Reply(
+                f"You already have this reminder: {existing.title}, {existing.when()}. "
+                "Nothing new was saved.",
+                title="Already set",
+                buttons=[Button("My reminders", "rl")],
             )
         with self.store.transaction() as db:
             cursor = db.execute(
@@ -329,8 +347,47 @@ class Reminders:
             gone = db.execute(
                 "DELETE FROM reminders WHERE id = ? AND user_id = ?", (reminder_id, user_id)
             ).rowcount
-            db.execute("DELETE FROM notifications WHERE reminder_id = ?", (reminder_id,))
+            if gone:  # only the owner's: a forged id of someone else's reminder touches nothing
+                db.execute(
+                    "DELETE FROM notifications WHERE reminder_id = ? AND user_id = ?",
+                    (reminder_id, user_id),
+                )
         return bool(gone)
+
+    def claim(self, notification_id: int) -> Notification | None:
+        """Take a pending notification for sending (committed first); None if it is not pending.
+
+        A claimed notification is sent by whoever claimed it and by no one else; it goes back to
+        pending with :meth:`release` when the send fails, or at start-up after a crash.
+        """
+        with self.store.transaction() as db:
+            claimed = db.execute(
+                "UPDATE notifications SET state = 'sending' WHERE id = ? AND state = 'pending'",
+                (notification_id,),
+            ).rowcount
+        if not claimed:
+            return None
+        row = self.store.db.execute(
+            """SELECT id, reminder_id, user_id, fire_at, lead, occurrence FROM notifications
+               WHERE id = ?""",
+            (notification_id,),
+        ).fetchone()
+        return Notification(*row) if row else None
+
+    def release(self, notification_id: int) -> None:
+        """Put a claimed notification back to pending (its send failed and will be retried)."""
+        with self.store.transaction() as db:
+            db.execute(
+                "UPDATE notifications SET state = 'pending' WHERE id = ? AND state = 'sending'",
+                (notification_id,),
+            )
+
+    def recover(self) -> int:
+        """At start-up: notifications claimed by a process that died go back to pending."""
+        with self.store.transaction() as db:
+            return db.execute(
+                "UPDATE notifications SET state = 'pending' WHERE state = 'sending'"
+            ).rowcount
 
     def mark_sent(self, notification_id: int) -> list[Notification]:
         """Record that Telegram accepted a notification; return any new ones (the next repeat)."""
@@ -338,7 +395,7 @@ class Reminders:
         with self.store.transaction() as db:
             row = db.execute(
                 """SELECT reminder_id, occurrence FROM notifications
-                   WHERE id = ? AND state = 'pending'""",
+                   WHERE id = ? AND state IN ('pending', 'sending')""",
                 (notification_id,),
             ).fetchone()
             if row is None:
@@ -395,44 +452,63 @@ class Reminders:
         return [Notification(*row) for row in rows]
 
     def snooze(self, user_id: str, notification_id: int, minutes: int) -> Notification | None:
-        """Send a sent notification again in ``minutes``; None if it is not the user's."""
+        """Send a delivered notification again in ``minutes``; None if it is not the user's.
+
+        Raises :class:`AlreadyDone` when that message was snoozed before: one press, one snooze.
+        """
+        now = self.clock()
+        with self.store.transaction() as db:
+            row = db.execute(
+                """SELECT n.reminder_id, n.occurrence, n.state FROM notifications n
+                   JOIN reminders r ON r.id = n.reminder_id AND r.user_id = n.user_id
+                   WHERE n.id = ? AND n.user_id = ?""",
+                (notification_id, user_id),
+            ).fetchone()
+            if row is None:
+                return None
+            reminder_id, occurrence, state = row
+            if state != "sent":
+                raise AlreadyDone("snoozed" if state == "snoozed" else "pending")
+            db.execute(
+                "UPDATE notifications SET state = 'snoozed' WHERE id = ?", (notification_id,)
+            )
+            cursor = db.execute(
+                """INSERT INTO notifications (reminder_id, user_id, occurrence, lead, fire_at)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (reminder_id, user_id, occurrence, SNOOZE, now + minutes * 60),
+            )
+            db.execute("UPDATE reminders SET state = 'active' WHERE id = ?", (reminder_id,))
+        fire_at = now + minutes * 60
+        snoozed = Notification(
+            int(cursor.lastrowid or 0), reminder_id, user_id, fire_at, SNOOZE, occurrence
+        )
+        self.outbox.append(snoozed)
+        return snoozed
+
+    def done(self, user_id: str, notification_id: int) -> list[Notification] | None:
+        """Stop the rest of the occurrence a message was about (a repeat moves to its next date).
+
+        Returns the next occurrence's notifications, or None if the message is not the user's;
+        raises :class:`AlreadyDone` when that occurrence is already over.
+        """
         row = self.store.db.execute(
-            """SELECT reminder_id, occurrence FROM notifications n
-               JOIN reminders r ON r.id = n.reminder_id
+            """SELECT n.reminder_id, n.occurrence, r.state, r.local_date FROM notifications n
+               JOIN reminders r ON r.id = n.reminder_id AND r.user_id = n.user_id
                WHERE n.id = ? AND n.user_id = ?""",
             (notification_id, user_id),
         ).fetchone()
         if row is None:
             return None
-        fire_at = self.clock() + minutes * 60
-        with self.store.transaction() as db:
-            cursor = db.execute(
-                """INSERT INTO notifications (reminder_id, user_id, occurrence, lead, fire_at)
-                   VALUES (?, ?, ?, ?, ?)""",
-                (row[0], user_id, row[1], SNOOZE, fire_at),
-            )
-            db.execute("UPDATE reminders SET state = 'active' WHERE id = ?", (row[0],))
-        snoozed = Notification(
-            int(cursor.lastrowid or 0), row[0], user_id, fire_at, SNOOZE, row[1]
-        )
-        self.outbox.append(snoozed)
-        return snoozed
-
-    def done(self, user_id: str, reminder_id: int) -> list[Notification] | None:
-        """Stop the rest of this occurrence's notifications (a repeat moves to its next date).
-
-        Returns the next occurrence's notifications, or None if the reminder is not the user's.
-        """
-        reminder = self.get(reminder_id)
-        if reminder is None or reminder.user_id != user_id:
-            return None
+        reminder_id, occurrence, state, current = row
+        if state == "done" or current != occurrence:
+            raise AlreadyDone("done")
         with self.store.transaction() as db:
             db.execute(
                 """UPDATE notifications SET state = 'cancelled'
                    WHERE reminder_id = ? AND occurrence = ? AND state = 'pending'""",
-                (reminder_id, reminder.day.isoformat()),
+                (reminder_id, occurrence),
             )
-            added = self._after_occurrence(reminder_id, reminder.day.isoformat())
+            added = self._after_occurrence(reminder_id, occurrence)
         self.outbox += added
         return added
 
@@ -441,7 +517,7 @@ class Reminders:
         with self.store.transaction() as db:
             db.execute(
                 """UPDATE notifications SET state = 'paused'
-                   WHERE user_id = ? AND state = 'pending'""",
+                   WHERE user_id = ? AND state IN ('pending', 'sending')""",
                 (user_id,),
             )
 
@@ -491,7 +567,7 @@ class Reminders:
         buttons = [
             Button("Snooze 1 hour", f"rz:{notification.id}:60"),
             Button("Snooze 1 day", f"rz:{notification.id}:1440"),
-            Button("Done", f"rk:{reminder.id}"),
+            Button("Done", f"rn:{notification.id}"),
         ]
         return Reply("\n".join(lines), title="⏰ Reminder", sources=sources, buttons=buttons)
 
@@ -507,4 +583,4 @@ def _until(seconds: float) -> str:
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
-__all__ = ["DateError", "Notification", "Reminder", "ReminderError", "Reminders"]
+__all__ = ["AlreadyDone", "DateError", "Notification", "Reminder", "ReminderError", "Reminders"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 MAX_MESSAGE = 4096  # Telegram's limit for one message
 MAX_CALLBACK = 64  # Telegram's limit for callback data, in bytes
@@ -49,6 +51,7 @@ class Turn:
     matched: bool = False
     suggestions: list[str] = field(default_factory=list)
     forgotten: bool = False  # the user's data was just deleted: nothing of theirs is saved again
+    owed: int | None = None  # the outbox row holding these replies until they are delivered
 
     @property
     def sources(self) -> list[str]:
@@ -106,3 +109,22 @@ def _fitting_chars(text: str, limit: int) -> int:
         if units > limit:
             return i
     return len(text)
+
+
+def dump_replies(replies: list[Reply]) -> str:
+    """Replies as JSON, for the outbox."""
+    return json.dumps([asdict(r) for r in replies], ensure_ascii=False)
+
+
+def load_replies(data: str) -> list[Reply]:
+    """Replies back from :func:`dump_replies`' JSON."""
+    loaded: list[dict[str, Any]] = json.loads(data)
+    return [
+        Reply(
+            r["text"],
+            r.get("title"),
+            list(r.get("sources", [])),
+            [Button(b["label"], b["data"]) for b in r.get("buttons", [])],
+        )
+        for r in loaded
+    ]

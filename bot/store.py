@@ -6,6 +6,7 @@ before the method returns, so a reply that says "saved" is only sent after the d
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import sqlite3
@@ -84,6 +85,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE reminders ADD COLUMN first_date TEXT;
     UPDATE reminders SET first_date = local_date;
     """,
+    # 5: replies owed for handled updates (a transactional outbox: stored with the update's
+    # effects, deleted once Telegram has them, sent again after a crash)
+    """
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        chat_id TEXT NOT NULL,
+        replies TEXT NOT NULL,
+        created REAL NOT NULL
+    );
+    """,
 ]
 
 
@@ -118,13 +130,23 @@ def default_db_path() -> Path:
 class Store:
     """A connection to the careerbot database."""
 
-    def __init__(self, path: Path | str, clock: Callable[[], float] = time.time) -> None:
-        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works)."""
+    def __init__(
+        self, path: Path | str, clock: Callable[[], float] = time.time, exclusive: bool = False
+    ) -> None:
+        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works).
+
+        With ``exclusive`` the store is this process's alone for as long as it is open (``run``):
+        a second process asking the same raises :class:`StoreError` instead of sending the same
+        reminders. The lock is the kernel's, so a killed process releases it.
+        """
         self.path = str(path)
         self.clock = clock
+        self._lock: Any = None
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                if exclusive:
+                    self._lock = self._hold(Path(self.path + ".lock"))
             self.db = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
@@ -140,9 +162,24 @@ class Store:
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
 
+    def _hold(self, lock_path: Path) -> Any:
+        handle = lock_path.open("a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise StoreError(
+                f"{self.path}: another careerbot process is already serving this database "
+                "(one SQLite file serves one `run`; use PostgreSQL for several)"
+            ) from None
+        return handle
+
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection (and release the process lock)."""
         self.db.close()
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -220,6 +257,37 @@ class Store:
             raise StoreError(f"{self.path}: write failed ({exc})") from None
         return cursor.rowcount == 1
 
+    def owe(self, user_id: str, chat_id: str, replies: str) -> int:
+        """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
+        try:
+            cursor = self.db.execute(
+                "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
+                (user_id, chat_id, replies, self.clock()),
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        return int(cursor.lastrowid or 0)
+
+    def owed(self, older_than: float = 0.0) -> list[tuple[int, str, str]]:
+        """Replies still owed (id, chat id, JSON), oldest first; only those at least
+        ``older_than`` seconds old."""
+        rows = self.db.execute(
+            "SELECT id, chat_id, replies FROM outbox WHERE created <= ? ORDER BY id",
+            (self.clock() - older_than,),
+        ).fetchall()
+        return [(int(i), str(chat), str(replies)) for i, chat, replies in rows]
+
+    def settle(self, outbox_ids: list[int]) -> None:
+        """Forget owed replies that Telegram has accepted."""
+        if outbox_ids:
+            with self.transaction() as db:
+                db.executemany("DELETE FROM outbox WHERE id = ?", [(i,) for i in outbox_ids])
+
+    def still_owe(self, outbox_id: int, replies: str) -> None:
+        """Keep only the part of an owed turn that has not been sent yet."""
+        with self.transaction() as db:
+            db.execute("UPDATE outbox SET replies = ? WHERE id = ?", (replies, outbox_id))
+
     def prune_updates(self, older_than: float = 7 * 86400) -> None:
         """Forget handled update ids older than ``older_than`` seconds (Telegram keeps 24 h)."""
         self._write("DELETE FROM updates WHERE at < ?", (self.clock() - older_than,))
@@ -285,6 +353,12 @@ class Store:
                     (user_id,),
                 )
             ],
+            "replies_not_yet_delivered": [
+                json.loads(r)
+                for (r,) in self.db.execute(
+                    "SELECT replies FROM outbox WHERE user_id = ? ORDER BY id", (user_id,)
+                )
+            ],
             "unanswered_questions": [
                 t
                 for (t,) in self.db.execute(
@@ -297,6 +371,7 @@ class Store:
         """Delete everything stored about one user."""
         with self.transaction() as db:
             for table, column in (
+                ("outbox", "user_id"),
                 ("notifications", "user_id"),
                 ("reminders", "user_id"),
                 ("users", "id"),

@@ -30,7 +30,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -57,8 +57,16 @@ from bot.engine import Engine
 from bot.http_client import AiohttpRequest, NotSent
 from bot.knowledge import DataError, check, default_data_dir, load
 from bot.logs import setup_logging
-from bot.replies import MAX_MESSAGE, Reply, Turn, split_text, utf16_len
-from bot.store import Store
+from bot.replies import (
+    MAX_MESSAGE,
+    Reply,
+    Turn,
+    dump_replies,
+    load_replies,
+    split_text,
+    utf16_len,
+)
+from bot.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +90,10 @@ MAX_CONCURRENT_UPDATES = 64
 # throughput, more gain nothing); a request waits for a free one up to POOL_TIMEOUT seconds.
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT = 30.0
+SETTLE_EVERY = 1.0  # seconds between commits that forget delivered replies (the resend window)
+RESEND_EVERY = 30.0  # seconds between retries of replies still owed after a failed send
+MAX_WEBHOOK_BODY = 1_000_000  # bytes; Telegram's updates are a few KB
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{16,256}")  # Telegram allows 1-256 of these
 
 
 @dataclass
@@ -90,7 +102,8 @@ class Services:
 
     engine: Engine
     settings: Settings
-    delivering: set[int] = field(default_factory=set)  # reminder messages being sent right now
+    owed_in_flight: set[int] = field(default_factory=set)  # outbox rows being sent right now
+    settled: list[int] = field(default_factory=list)  # outbox rows delivered, not yet forgotten
     reminder_sends: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_SENDS))
     online_since: float = field(default_factory=time.time)  # reminders due before it are late
 
@@ -201,9 +214,64 @@ def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
 async def send_turn(context: ContextTypes.DEFAULT_TYPE, chat_id: int, turn: Turn) -> None:
     """Send every reply of ``turn`` to ``chat_id``, then schedule any reminders it created."""
     schedule_new(context.application, services(context))
-    for reply in turn.replies:
-        for text, markup in render(reply):
-            await send_text(context, chat_id, text, markup)
+    await send_replies(context, chat_id, turn.replies, turn.owed)
+
+
+async def send_replies(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, replies: list[Reply], owed: int | None
+) -> None:
+    """Send replies; with ``owed`` (their outbox row) never raise: what was committed is never
+    reported as a failure, and what could not be sent stays owed and is resent later."""
+    svc = services(context)
+    sent = 0
+    if owed is not None:
+        svc.owed_in_flight.add(owed)
+    try:
+        for reply in replies:
+            for text, markup in render(reply):
+                await send_text(context, chat_id, text, markup)
+            sent += 1
+    except BadRequest as exc:  # the same request again cannot help: drop it, loudly
+        if owed is None:
+            raise
+        log.error("reply to chat %s rejected: %s", chat_id, redact(str(exc)))
+    except TelegramError as exc:
+        if owed is None:
+            raise
+        log.warning("reply to chat %s not sent (%s); resending later", chat_id, redact(str(exc)))
+        if sent:
+            svc.engine.store.still_owe(owed, dump_replies(replies[sent:]))
+        return
+    finally:
+        svc.owed_in_flight.discard(owed or 0)
+    if owed is not None:
+        svc.settled.append(owed)
+
+
+async def settle(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Forget, in one commit, the owed replies delivered since the last call."""
+    settle_now(services(context))
+
+
+def settle_now(svc: Services) -> None:
+    """Forget the delivered replies now (every second, and when the bot stops)."""
+    done, svc.settled = svc.settled, []
+    try:
+        svc.engine.store.settle(done)
+    except StoreError as exc:  # they are resent later: a duplicate, never a loss
+        svc.settled += done
+        log.warning("could not record delivered replies: %s", exc)
+
+
+async def resend_owed(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the replies still owed: after a restart, everything; later, those whose send failed."""
+    svc = services(context)
+    job = context.job
+    older_than = 0.0 if job is not None and job.name == "resend-at-start" else RESEND_EVERY
+    for outbox_id, chat, data in svc.engine.store.owed(older_than):
+        if outbox_id in svc.owed_in_flight or outbox_id in svc.settled:
+            continue
+        await send_replies(context, int(chat), load_replies(data), outbox_id)
 
 
 async def send_text(
@@ -261,8 +329,9 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if not mention.search(text):
             return
         text = mention.sub(" ", text)
-    private = message.chat.type == "private"
-    turn = services(context).engine.handle(str(user.id), text, private, update.update_id)
+    private = message.chat.type == ChatType.PRIVATE
+    engine = services(context).engine
+    turn = engine.handle(str(user.id), text, private, update.update_id, str(message.chat_id))
     await send_turn(context, message.chat_id, turn)
 
 
@@ -271,11 +340,13 @@ async def command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or message.text is None:
         return
-    private = message.chat.type == "private"
+    private = message.chat.type == ChatType.PRIVATE
     if private and message.text.split()[0].split("@")[0].lower() == "/export":
         await export(update, context)  # a file; in groups the engine refuses /export
         return
-    turn = services(context).engine.handle(str(user.id), message.text, private, update.update_id)
+    engine = services(context).engine
+    chat = str(message.chat_id)
+    turn = engine.handle(str(user.id), message.text, private, update.update_id, chat)
     await send_turn(context, message.chat_id, turn)
 
 
@@ -335,8 +406,10 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await query.answer()  # stops the button's spinner; the press counts even if this fails
     except TelegramError as exc:
         log.warning("could not answer a button press: %s", redact(str(exc)))
-    turn = services(context).engine.press(str(user.id), query.data or "", update.update_id)
     chat_id = query.message.chat.id if query.message else user.id
+    private = query.message is None or query.message.chat.type == ChatType.PRIVATE
+    engine = services(context).engine
+    turn = engine.press(str(user.id), query.data or "", private, update.update_id, str(chat_id))
     await send_turn(context, chat_id, turn)
 
 
@@ -364,8 +437,12 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     """Register the public commands with Telegram and schedule the pending reminders."""
     await application.bot.set_my_commands([BotCommand(c, d) for c, d in PUBLIC_COMMANDS])
     services_of(application).engine.store.prune_updates()
-    if application.job_queue is not None:  # and daily, for a bot that runs for weeks
-        application.job_queue.run_repeating(prune_updates, interval=86400, first=86400)
+    job_queue = application.job_queue
+    if job_queue is not None:  # and daily, for a bot that runs for weeks
+        job_queue.run_repeating(prune_updates, interval=86400, first=86400)
+        job_queue.run_repeating(settle, interval=SETTLE_EVERY, first=SETTLE_EVERY)
+        job_queue.run_once(resend_owed, when=0, name="resend-at-start")
+        job_queue.run_repeating(resend_owed, interval=RESEND_EVERY, first=RESEND_EVERY)
     await schedule_all(application)
 
 
@@ -420,24 +497,61 @@ async def polling(app: Application) -> AsyncIterator[Application]:  # type: igno
     finally:
         await app.updater.stop()
         await app.stop()
+        settle_now(services_of(app))
         await app.shutdown()
+
+
+def webhook_problem(settings: Settings) -> str | None:
+    """Why webhook mode must not start with these settings (None: it may)."""
+    if not settings.webhook_secret:
+        return (
+            "CAREERBOT_WEBHOOK_SECRET is not set; webhook mode needs it so that only Telegram "
+            "can post updates"
+        )
+    if not WEBHOOK_SECRET.fullmatch(settings.webhook_secret):
+        return "CAREERBOT_WEBHOOK_SECRET must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"
+    return None
+
+
+class _QuietWebhookErrors(logging.Filter):
+    """A request that is not a valid update: one line, never its body or a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.ERROR:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "webhook: dropped a request that is not a valid update", None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def _limit_webhook_requests() -> None:
+    """Bound the webhook's request bodies and quiet its malformed-request log."""
+    from tornado.httpserver import HTTPServer  # python-telegram-bot's webhook server
+
+    HTTPServer.configure(None, max_body_size=MAX_WEBHOOK_BODY)
+    logging.getLogger("telegram.ext._utils.webhookhandler").addFilter(_QuietWebhookErrors())
 
 
 def run_command(settings: Settings) -> int:
     """``python -m bot run``: serve Telegram until SIGINT/SIGTERM."""
     setup_logging(settings.log_level)
+    problem = None
     if not settings.token:
-        print(
-            "careerbot: TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)", file=sys.stderr
-        )
-        return 2
-    if not TOKEN_SHAPE.match(settings.token):
-        print(
-            "careerbot: TELEGRAM_BOT_TOKEN is malformed (expected 123456:ABC...)", file=sys.stderr
-        )
+        problem = "TELEGRAM_BOT_TOKEN is not set (get one from @BotFather)"
+    elif not TOKEN_SHAPE.match(settings.token):
+        problem = "TELEGRAM_BOT_TOKEN is malformed (expected 123456:ABC...)"
+    elif settings.webhook_url:
+        problem = webhook_problem(settings)
+    if problem:
+        print(f"careerbot: {problem}", file=sys.stderr)
         return 2
     try:
-        engine = Engine(load(settings.data_dir), Store(settings.db_path))
+        store = Store(settings.db_path, exclusive=True)
+    except StoreError as exc:
+        print(f"careerbot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        engine = Engine(load(settings.data_dir), store)
     except DataError as exc:
         print(
             f"careerbot: the data has {len(exc.problems)} problem(s); run `check`", file=sys.stderr
@@ -446,8 +560,9 @@ def run_command(settings: Settings) -> int:
     app = build_application(settings, engine)
     log.info("careerbot starting (%s)", "webhook" if settings.webhook_url else "long polling")
     if settings.webhook_url:
+        _limit_webhook_requests()
         app.run_webhook(
-            listen="0.0.0.0",
+            listen=settings.webhook_listen,
             port=settings.port,
             url_path=urlparse(settings.webhook_url).path.lstrip("/"),  # as a proxy forwards it
             webhook_url=settings.webhook_url,
@@ -456,6 +571,7 @@ def run_command(settings: Settings) -> int:
         )
     else:
         app.run_polling(allowed_updates=Update.ALL_TYPES)
+    settle_now(services_of(app))
     engine.store.close()
     log.info("careerbot stopped")
     return 0

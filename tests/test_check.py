@@ -39,8 +39,11 @@ def test_bad_yaml_reports_its_line(capsys, data_copy):
     path.write_text("\n".join(lines) + "\n")
     code, out = run_check(capsys, data_copy)
     assert code == 1
-    assert any(m["path"].endswith("role.yaml") and "YAML syntax" in m["message"]
-               for m in map(LINE.match, out) if m)
+    assert any(
+        m["path"].endswith("role.yaml") and "YAML syntax" in m["message"]
+        for m in map(LINE.match, out)
+        if m
+    )
 
 
 def test_unknown_key_points_at_the_key(capsys, data_copy):
@@ -111,12 +114,14 @@ def test_example_claimed_by_two_intents(capsys, data_copy, kb: Knowledge):
     examples = "".join(f"      - extra phrase {i}\n" for i in range(8))
     path.write_text(
         "version: 1\nintents:\n  - id: extra\n    answer: cert_cmm\n    examples:\n"
-        f"{examples}      - \"{fache.upper()}\"\n"
+        f'{examples}      - "{fache.upper()}"\n'
     )
     code, out = run_check(capsys, data_copy)
     assert code == 1
-    assert any(line.startswith(f"{path}:14: ") and "claimed by intents 'cert_fache' and 'extra'"
-               in line for line in out)
+    assert any(
+        line.startswith(f"{path}:14: ") and "claimed by intents 'cert_fache' and 'extra'" in line
+        for line in out
+    )
 
 
 def test_missing_folder_and_no_traceback(capsys, tmp_path):

@@ -74,8 +74,11 @@ def test_every_path_of_every_dialog_reaches_its_result(engine: Engine, kb: Knowl
 
 
 def test_commands_open_their_dialogs(engine: Engine, kb: Knowledge):
-    for command, dialog_id in (("certifications", "cert_finder"), ("degrees", "degree_planner"),
-                               ("path", "next_step")):
+    for command, dialog_id in (
+        ("certifications", "cert_finder"),
+        ("degrees", "degree_planner"),
+        ("path", "next_step"),
+    ):
         turn = engine.handle(f"cmd-{command}", f"/{command}")
         first = kb.dialogs[dialog_id].steps[0]
         assert turn.replies[-1].text.startswith(first.ask)
@@ -122,8 +125,17 @@ def test_stale_and_forged_buttons_get_a_polite_answer(engine: Engine, kb: Knowle
     engine.handle(user, "/cancel")
     stale_text = kb.responses["stale_button"].text
     assert engine.press(user, old).plain() == stale_text
-    for forged in ("a:ffffff:years:y0_3", "a:::", "zzz", "", "t:no_such_topic", "d:nope",
-                   "c:123456:years", "f:cert_fache:7", "a:" + "x" * 60):
+    for forged in (
+        "a:ffffff:years:y0_3",
+        "a:::",
+        "zzz",
+        "",
+        "t:no_such_topic",
+        "d:nope",
+        "c:123456:years",
+        "f:cert_fache:7",
+        "a:" + "x" * 60,
+    ):
         reply = engine.press(user, forged)
         assert reply.plain() == stale_text, forged
 

@@ -261,16 +261,15 @@ def test_changing_the_zone_offers_to_move_reminders_keeping_their_clock_times(
     chicago = ZoneInfo("America/Chicago")
     expected = [  # a week and a day before, and on the day: 10:00 in Chicago each time, although
         # US daylight saving starts on 14 March 2027 (the day leads keep the wall time)
-        dt.datetime(2027, 3, d, 10, tzinfo=chicago).astimezone(UTC) for d in (7, 13, 14)
+        dt.datetime(2027, 3, d, 10, tzinfo=chicago).astimezone(UTC)
+        for d in (7, 13, 14)
     ]
     assert fire_times(bot, "tz") == expected
     assert "America/Chicago" in bot.handle("tz", "/reminders").plain()
     assert bot.press("tz", offer.buttons[0].data).plain() == bot.response("stale_button").text
 
 
-def test_keeping_reminders_in_their_zone_and_snoozes_keep_their_moment(
-    bot: Engine, clock: Clock
-):
+def test_keeping_reminders_in_their_zone_and_snoozes_keep_their_moment(bot: Engine, clock: Clock):
     bot.handle("tk", "/remind 2027-03-14 10:00 CMM exam")
     first = bot.reminders.pending()[0]
     clock.now = first.fire_at

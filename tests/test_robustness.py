@@ -234,7 +234,7 @@ COMMANDS = [
     "",
     "xyz",
 ]
-BUTTON_KINDS = ["t", "m", "d", "n", "a", "c", "r", "rl", "rd", "rz", "rk", "x", "menu", "f"]
+BUTTON_KINDS = ["t", "m", "d", "n", "a", "c", "r", "rl", "rd", "rz", "rn", "x", "menu", "f"]
 ODD_NUMBERS = ["0", "-1", "²", "①", "٣", "9" * 20, "1" * 60, "", " 1", "1.0", "0x1", "+1"]
 
 

@@ -144,13 +144,13 @@ async def test_webhook_mode_checks_the_secret_token(tmp_path):
     async with stand_in() as api:
         env_extra = {
             "CAREERBOT_WEBHOOK_URL": "https://bot.example.invalid/hook",
-            "CAREERBOT_WEBHOOK_SECRET": "s3cret-token",
+            "CAREERBOT_WEBHOOK_SECRET": "s3cret-token-0123456789",
             "CAREERBOT_PORT": str(port),
         }
         with run_bot(api, tmp_path, log, **env_extra) as proc:
             hook = await api.wait_for(method="setWebhook", timeout=60)
             assert hook.params["url"] == "https://bot.example.invalid/hook"
-            assert hook.params["secret_token"] == "s3cret-token"
+            assert hook.params["secret_token"] == "s3cret-token-0123456789"
             update = {
                 "update_id": 1,
                 "message": {
@@ -176,12 +176,27 @@ async def test_webhook_mode_checks_the_secret_token(tmp_path):
                 real = await client.post(
                     f"http://127.0.0.1:{port}/hook",
                     json=update,
-                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token-0123456789"},
                 )
                 assert real.status_code == 200
+                headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token-0123456789"}
+                bogus = {"update_id": 2, "message": {"text": "BODY-NOT-LOGGED"}}
+                bad = await client.post(
+                    f"http://127.0.0.1:{port}/hook", json=bogus, headers=headers
+                )
+                assert bad.status_code == 400
+                try:
+                    padded = {**update, "update_id": 3}
+                    padded["message"] = {**update["message"], "text": "x" * 10_000_000}
+                    huge = await client.post(
+                        f"http://127.0.0.1:{port}/hook", json=padded, headers=headers
+                    )
+                    assert huge.status_code >= 400, "a 10 MB body is refused"
+                except httpx.TransportError:
+                    pass  # refused by closing the connection: also a refusal
             reply = await api.wait_for(lambda c: c.ok, method="sendMessage", chat_id=88)
             assert "FACHE" in (reply.text or "")
             assert len([c for c in api.sent if c.method == "sendMessage"]) == 1
             proc.send_signal(signal.SIGTERM)
             assert await asyncio.to_thread(proc.wait, 30) == 0
-    assert SECRET not in log.read_text() and "s3cret-token" not in log.read_text()
+    assert SECRET not in log.read_text() and "s3cret-token-0123456789" not in log.read_text()

@@ -29,9 +29,16 @@ def test_a_save_is_on_disk_before_it_returns(tmp_path):
     store = Store(path)
     store.save(User("7", profile={"role": "nurse"}))
     out = subprocess.run(
-        [sys.executable, "-c", "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("
-         "'select profile from users where id=\"7\"').fetchone()[0])", str(path)],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute("
+            "'select profile from users where id=\"7\"').fetchone()[0])",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert '"role": "nurse"' in out
 
