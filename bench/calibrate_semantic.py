@@ -80,8 +80,9 @@ def main() -> None:
             f"conf {conf:.2f} margin {margin:.2f} cos {cos:.2f}: right {right:.1%} "
             f"wrong {-neg_wrong:.1%} off-topic rejected {rejected:.1%}"
         )
-    top1 = sum(v.top == label for label, v in verdicts if label != semantic.OOS)
-    print(f"held-out top-1 (any confidence): {top1 / sum(1 for lab, _ in verdicts if lab != semantic.OOS):.1%}")
+    in_scope = [(label, v) for label, v in verdicts if label != semantic.OOS]
+    top1 = sum(v.top == label for label, v in in_scope) / len(in_scope)
+    print(f"held-out top-1 (any confidence): {top1:.1%}")
 
 
 if __name__ == "__main__":

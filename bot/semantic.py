@@ -16,6 +16,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -117,7 +118,7 @@ class Classifier:
     @classmethod
     def fit(cls, key: str, vectors: Matrix, labels: list[str]) -> Classifier:
         """Train on ``vectors`` labelled ``labels``."""
-        classes = sorted(set(labels) - {OOS}) + [OOS]
+        classes = [*sorted(set(labels) - {OOS}), OOS]
         index = {c: i for i, c in enumerate(classes)}
         targets = np.array([index[label] for label in labels], np.int64)
         weights, bias = train(vectors, targets, len(classes))
@@ -246,10 +247,10 @@ def problems(kb: Knowledge) -> list[Problem]:
     return []
 
 
-def _softmax(z: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+def _softmax(z: npt.NDArray[np.floating[Any]]) -> Matrix:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    out: npt.NDArray[np.float32] = e / e.sum(axis=1, keepdims=True)
+    out: Matrix = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
     return out
 
 
