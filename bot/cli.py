@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_dotenv
+from bot.embedder import ModelError
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn
 
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"careerbot: {exc}", file=sys.stderr)
         return 2
+    except ModelError as exc:  # the embedding model is missing or corrupt: named, exit 2
+        print(f"careerbot: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
     except Exception as exc:  # the last line of defence: one line, never a traceback
         from bot.config import redact
 
@@ -61,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 def check_command(data_dir: Path) -> int:
     """Validate the data under ``data_dir``; print a summary or one line per problem."""
     kb, problems = check(data_dir)
+    if not problems:
+        from bot.semantic import problems as semantic_problems
+
+        problems += semantic_problems(kb)
     for problem in problems:
         print(problem)
     if problems:

@@ -42,7 +42,10 @@ ROW_ID = re.compile(r"[0-9]{1,12}")  # ids in button data: ASCII digits that fit
 def build_matcher(kb: Knowledge) -> Matcher:
     """A matcher over the knowledge's intents, knowing every detail name."""
     names = {n for e in kb.entries.values() for d in e.details for n in d.names}
-    return Matcher(list(kb.intents.values()), kb.lexicon, names)
+    # the semantic stage (bot/semantic.py): the one hook into the engine
+    from bot.semantic import load_semantic
+
+    return Matcher(list(kb.intents.values()), kb.lexicon, names, load_semantic(kb))
 
 
 class Engine:

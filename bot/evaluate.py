@@ -162,7 +162,9 @@ def format_report(report: Report, show_misses: bool = False) -> str:
 
 def eval_command(path: Path | None, show_misses: bool = False) -> int:
     """Run the evaluation and print the report (the missed questions only when asked)."""
-    examples = load_set(path or DEFAULT_SET)
+    path = path or DEFAULT_SET
+    examples = load_set(path)
     engine = Engine(load(), Store(":memory:"))
+    print(f"set: {path}")
     print(format_report(evaluate(engine, examples), show_misses))
     return 0

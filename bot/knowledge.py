@@ -19,6 +19,7 @@ from bot.schema import (
     IntentsFile,
     KnowledgeFile,
     LexiconFile,
+    OutOfScopeFile,
     Response,
     Source,
     SourcesFile,
@@ -26,6 +27,7 @@ from bot.schema import (
 from bot.yamlfile import Loc, YamlDoc, YamlError, read
 
 M = TypeVar("M", bound=BaseModel)
+OUT_OF_SCOPE = "out_of_scope.yaml"  # the semantic classifier's negative examples
 
 # Responses the engine relies on; `check` reports any that the knowledge lacks.
 REQUIRED_RESPONSES = (
@@ -83,6 +85,8 @@ class Knowledge:
     dialogs: dict[str, Dialog] = field(default_factory=dict)
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
+    out_of_scope: list[str] = field(default_factory=list)  # intents/out_of_scope.yaml
+    data_dir: Path | None = None  # where it was loaded from (the classifier artifact lives there)
 
     def summary(self) -> str:
         """One line with the counts, as ``check`` prints it."""
@@ -127,6 +131,7 @@ def load(data_dir: Path | None = None) -> Knowledge:
 def check(data_dir: Path) -> tuple[Knowledge, list[Problem]]:
     """Validate ``data_dir``; return what loaded and the problems found (empty when clean)."""
     loader = _Loader(data_dir)
+    loader.kb.data_dir = data_dir
     for sub in ("knowledge", "intents"):
         if not (data_dir / sub).is_dir():
             loader.problems.append(Problem(data_dir / sub, 1, "folder not found"))
@@ -138,15 +143,19 @@ def check(data_dir: Path) -> tuple[Knowledge, list[Problem]]:
     lexicon = data_dir / "intents" / "lexicon.yaml"
     if lexicon.exists():
         loader.load_lexicon(lexicon)
-    for path in _yaml_files(data_dir / "intents", skip="lexicon.yaml"):
+    out_of_scope = data_dir / "intents" / OUT_OF_SCOPE
+    if out_of_scope.exists():
+        loader.load_out_of_scope(out_of_scope)
+    for path in _yaml_files(data_dir / "intents", skip=("lexicon.yaml", OUT_OF_SCOPE)):
         loader.load_intents(path)
     loader.cross_check()
     return loader.kb, sorted(loader.problems, key=lambda p: (str(p.path), p.line))
 
 
-def _yaml_files(folder: Path, skip: str) -> Iterator[Path]:
+def _yaml_files(folder: Path, skip: str | tuple[str, ...]) -> Iterator[Path]:
+    skipped = (skip,) if isinstance(skip, str) else skip
     for path in sorted(folder.glob("*.y*ml")):
-        if path.name != skip:
+        if path.name not in skipped:
             yield path
 
 
@@ -211,6 +220,11 @@ class _Loader:
         parsed = self.parse(path, LexiconFile)
         if parsed:
             self.kb.lexicon = parsed[1]
+
+    def load_out_of_scope(self, path: Path) -> None:
+        parsed = self.parse(path, OutOfScopeFile)
+        if parsed:
+            self.kb.out_of_scope = list(parsed[1].examples)
 
     def load_intents(self, path: Path) -> None:
         parsed = self.parse(path, IntentsFile)

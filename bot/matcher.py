@@ -18,11 +18,15 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process, utils
 from rapidfuzz.distance import DamerauLevenshtein
 
 from bot.schema import Intent, LexiconFile
+
+if TYPE_CHECKING:
+    from bot.semantic import Semantic, Verdict
 
 # Chosen by bench/calibrate.py (cross-validation on the intents; never the labelled test set).
 CONFIDENT = 0.54  # a top score at or above this answers ...
@@ -38,6 +42,14 @@ UNKNOWN_WEIGHT = 0.5  # weight of a word no example uses, as a share of the rare
 NEAREST = 2  # an intent's example score: the mean of its this many closest examples
 SHORTLIST = 12  # intents refined with the costlier fuzzy and n-gram scores
 MIN_CORRECTABLE = 4  # words shorter than this are not spell-corrected (too many false friends)
+# The cascade with a semantic stage (bot/semantic.py). Chosen by bench/calibrate_semantic.py
+# (cross-validation on the intents and out_of_scope.yaml; never a test set).
+NEAR_COPY = 0.80  # a lexical answer this sure (a near-copy of an example) answers first
+SEMANTIC_CONFIDENT = 0.75  # the classifier's top probability at or above this answers ...
+SEMANTIC_MARGIN = 0.10  # ... leading the runner-up by this much ...
+NEAREST_COSINE = 0.50  # ... when an example of that intent is at least this close
+SEMANTIC_UNSURE = 0.25  # between this and an answer: "did you mean"
+UNSURE_COSINE = 0.40  # ... if an example of the top intent is at least this close
 
 
 class Outcome(StrEnum):
@@ -72,8 +84,18 @@ class Match:
 class Matcher:
     """Matches free text to intents; built once from the intents and the lexicon."""
 
-    def __init__(self, intents: list[Intent], lexicon: LexiconFile, extra_words: set[str]) -> None:
-        """Preprocess every example once; ``extra_words`` (detail names) join the vocabulary."""
+    def __init__(
+        self,
+        intents: list[Intent],
+        lexicon: LexiconFile,
+        extra_words: set[str],
+        semantic: Semantic | None = None,
+    ) -> None:
+        """Preprocess every example once; ``extra_words`` (detail names) join the vocabulary.
+
+        With ``semantic``, what the lexical stage is not sure of goes to the classifier.
+        """
+        self.semantic = semantic
         self.stopwords = set(lexicon.stopwords)
         self.field = set(lexicon.field)
         self.medical = set(lexicon.medical)
@@ -204,7 +226,48 @@ class Matcher:
         return list(dict.fromkeys(w for w in words if w not in self.stopwords))
 
     def match(self, text: str) -> Match:
-        """Classify ``text``: answer, suggest, redirect or reject."""
+        """Classify ``text``: answer, suggest, redirect or reject.
+
+        The cascade: the health and other-occupation gates; a lexical near-copy answers; then
+        the semantic classifier; without one, the lexical verdict stands.
+        """
+        lexical = self.lexical_match(text)
+        if self.semantic is None or lexical.outcome in (Outcome.EMPTY, Outcome.MEDICAL):
+            return lexical
+        if lexical.outcome is Outcome.CONFIDENT and lexical.score >= NEAR_COPY:
+            return lexical
+        if self._other_job(lexical.words):
+            return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
+        return self._semantic_match(self.semantic.classify(text), lexical)
+
+    def _other_job(self, content: list[str]) -> bool:
+        """Another occupation named without a word or role of this field ("a nurse's pay")."""
+        if not any(w in self.occupations for w in content):
+            return False
+        return not any(w in self.field or w in self.roles for w in content)
+
+    def _semantic_match(self, verdict: Verdict, lexical: Match) -> Match:
+        """Decide from the classifier's verdict, Rasa-fallback style."""
+        from bot.semantic import OOS
+
+        ranked = [(c, p) for c, p in verdict.ranked if c != OOS and c in self.pooled]
+        top, prob = verdict.ranked[0]
+        if top == OOS:
+            return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
+        near = verdict.nearest.get(top, 0.0)
+        sure = prob >= SEMANTIC_CONFIDENT and verdict.margin >= SEMANTIC_MARGIN
+        if sure and near >= NEAREST_COSINE:
+            return Match(Outcome.CONFIDENT, ranked, lexical.words)
+        if lexical.outcome is Outcome.CONFIDENT and lexical.intent in dict(ranked[:2]):
+            return lexical  # both stages agree on it
+        if prob >= SEMANTIC_UNSURE and near >= UNSURE_COSINE:
+            return Match(Outcome.UNSURE, ranked, lexical.words)
+        if lexical.outcome is Outcome.UNSURE:
+            return lexical
+        return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
+
+    def lexical_match(self, text: str) -> Match:
+        """The rapidfuzz stage's verdict alone: answer, suggest, redirect or reject."""
         words = self.normalize(text[:2000])
         content = self.content_words(words)
         if not content:

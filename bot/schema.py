@@ -189,6 +189,15 @@ class IntentsFile(Strict):
     intents: list[Intent]
 
 
+class OutOfScopeFile(Strict):
+    """``intents/out_of_scope.yaml``: phrasings the bot must not answer (a learned class)."""
+
+    version: Literal[1]
+    examples: list[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]] = Field(
+        min_length=8
+    )
+
+
 class LexiconFile(Strict):
     """``intents/lexicon.yaml``: words shared by all intents."""
 

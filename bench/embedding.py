@@ -1,0 +1,44 @@
+"""Measure the embedding runtime's settings: load time, per-message p50/p99, peak RSS.
+
+Run one setting per process (RSS is per process): ``python bench/embedding.py all|basic|none``.
+The messages are the intents' examples plus one 4,000-character message (a stand-in for real
+traffic; no test set is read).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+
+import numpy as np
+
+from bot.embedder import Embedder
+from bot.knowledge import load
+
+
+def main(level: str = "all") -> None:
+    """Print one line of numbers for one optimisation level."""
+    texts = [e for i in load().intents.values() for e in i.examples][:400]
+    texts.append("I keep getting asked to cover for our department head " * 70)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    emb = Embedder(optimization=level)
+    loaded = time.perf_counter() - start
+    emb.embed_one("warm up")
+    times = []
+    for text in texts:
+        t0 = time.perf_counter()
+        emb.embed_one(text)
+        times.append(time.perf_counter() - t0)
+    ms = np.array(times) * 1000
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{level:9} load {loaded:.2f} s  p50 {np.percentile(ms, 50):.1f} ms  "
+        f"p99 {np.percentile(ms, 99):.1f} ms  max {ms.max():.1f} ms  "
+        f"peak RSS {rss:.0f} MB (before the model {base:.0f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

