@@ -16,7 +16,8 @@ from bot.store import Store
 from bot.yamlfile import read
 
 OOS = "oos"
-DEFAULT_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "labelled.yaml"
+DATA_SETS = Path(__file__).resolve().parent.parent / "tests" / "data"
+DEFAULT_SETS = [DATA_SETS / "labelled.yaml", DATA_SETS / "realistic.yaml"]
 
 
 class Example(BaseModel):
@@ -161,10 +162,10 @@ def format_report(report: Report, show_misses: bool = False) -> str:
 
 
 def eval_command(path: Path | None, show_misses: bool = False) -> int:
-    """Run the evaluation and print the report (the missed questions only when asked)."""
-    path = path or DEFAULT_SET
-    examples = load_set(path)
+    """Run the evaluation on ``path`` (default: both shipped sets) and print the reports."""
+    paths = [path] if path else [p for p in DEFAULT_SETS if p.exists()]
     engine = Engine(load(), Store(":memory:"))
-    print(f"set: {path}")
-    print(format_report(evaluate(engine, examples), show_misses))
+    for n, each in enumerate(paths):
+        print(("\n" if n else "") + f"set: {each}")
+        print(format_report(evaluate(engine, load_set(each)), show_misses))
     return 0

@@ -8,33 +8,60 @@ import pytest
 from rapidfuzz import fuzz, process, utils
 
 from bot.engine import Engine
-from bot.evaluate import OOS, evaluate, load_set
+from bot.evaluate import OOS, Example, evaluate, load_set
 from bot.knowledge import Knowledge
 from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE
 from bot.schema import Intent, LexiconFile
 
 LABELLED = Path(__file__).parent / "data" / "labelled.yaml"
+REALISTIC = Path(__file__).parent / "data" / "realistic.yaml"
 
 
-def test_labelled_set_accuracy_and_rejection(engine: Engine, kb: Knowledge):
-    examples = load_set(LABELLED)
-    in_scope = [e for e in examples if e.label != OOS]
-    assert len(in_scope) >= 250 and len(examples) - len(in_scope) >= 50
-    # the set measures generalisation: no question may be a (near-)copy of a training phrase
+def assert_no_copies(kb: Knowledge, examples: list[Example]) -> None:
+    """A test set measures generalisation: no question may be a (near-)copy of a training
+    phrase."""
     own = [utils.default_process(p) for i in kb.intents.values() for p in i.examples]
     copies = [
         e.text
         for e in examples
         if process.extractOne(utils.default_process(e.text), own, scorer=fuzz.ratio)[1] >= 85
     ]
-    assert not copies, f"{len(copies)} labelled questions copy training phrases"
+    assert not copies, f"{len(copies)} test questions copy training phrases: {copies[:3]}"
+
+
+def test_labelled_set_accuracy_and_rejection(engine: Engine, kb: Knowledge):
+    examples = load_set(LABELLED)
+    in_scope = [e for e in examples if e.label != OOS]
+    assert len(in_scope) >= 250 and len(examples) - len(in_scope) >= 50
+    assert_no_copies(kb, examples)
     report = evaluate(engine, examples)
     assert report.accuracy >= 0.90, f"top-1 accuracy {report.accuracy:.1%}"
     assert report.rejection >= 0.90, f"off-topic rejection {report.rejection:.1%}"
     # when unsure the bot asks; a confident wrong answer must stay rare
     assert report.wrong_rate <= 0.05, f"answered wrong {report.wrong_rate:.1%}"
     assert report.answered >= 0.75, f"answered outright {report.answered:.1%}"
+
+
+def test_realistic_set_of_strangers_questions(engine: Engine, kb: Knowledge):
+    """Questions written from the five documents only, by someone who never saw intents/:
+    long personal messages, indirect questions, texting, very short ones, near-domain
+    off-topic. Floors guard against regression; the targets (85% right, 97% rejected, 3%
+    wrong) are not reached yet (README "Understanding")."""
+    examples = load_set(REALISTIC)
+    in_scope = [e for e in examples if e.label != OOS]
+    kinds = [e.kind for e in in_scope]
+    assert len(in_scope) >= 200 and len(examples) - len(in_scope) >= 60
+    assert kinds.count("long") >= 0.30 * len(in_scope)
+    assert kinds.count("indirect") >= 0.15 * len(in_scope)
+    assert kinds.count("typo") >= 0.15 * len(in_scope)
+    # very short questions are the likeliest near-copies of training phrases; 30 of 40 went
+    assert kinds.count("short") >= 0.04 * len(in_scope)
+    assert_no_copies(kb, examples)
+    report = evaluate(engine, examples)
+    assert report.answered >= 0.65, f"answered right {report.answered:.1%}"
+    assert report.rejection >= 0.92, f"off-topic rejection {report.rejection:.1%}"
+    assert report.wrong_rate <= 0.08, f"answered wrong {report.wrong_rate:.1%}"
 
 
 @pytest.mark.parametrize(
