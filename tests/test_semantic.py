@@ -57,3 +57,13 @@ def test_a_long_personal_story_is_understood(engine: Engine):
         "staffing and budgets. I think I want to move into management. What degree should I get?",
     )
     assert turn.intent is not None and turn.replies
+
+
+def test_a_reload_of_changed_intents_rebuilds_and_serves_no_stale_artifact(data_copy: Path):
+    oos = data_copy / "intents" / "out_of_scope.yaml"
+    oos.write_text(oos.read_text() + "  - how do i become a lion tamer\n")
+    kb = load(data_copy)
+    served = semantic.load_semantic(kb)  # reuses the stored vectors: only the new phrase is new
+    assert served.classifier.key == semantic.artifact_key(kb, served.embedder.digest)
+    assert semantic.problems(kb) == []  # the rebuilt artifact was saved beside the data
+    assert served.classify("how do i become a lion tamer").top == semantic.OOS
