@@ -164,8 +164,9 @@ def format_report(report: Report, show_misses: bool = False) -> str:
 def eval_command(path: Path | None, show_misses: bool = False) -> int:
     """Run the evaluation on ``path`` (default: both shipped sets) and print the reports."""
     paths = [path] if path else [p for p in DEFAULT_SETS if p.exists()]
-    engine = Engine(load(), Store(":memory:"))
+    kb = load()
     for n, each in enumerate(paths):
+        engine = Engine(kb, Store(":memory:"))  # fresh users: no context from another set
         print(("\n" if n else "") + f"set: {each}")
         print(format_report(evaluate(engine, load_set(each)), show_misses))
     return 0
