@@ -47,3 +47,18 @@ def bot_process(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subproces
         if proc.poll() is None:
             proc.kill()
         proc.wait(timeout=30)
+
+
+def run_to_exit(
+    env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bot run`` with ``env`` until it exits (it refused to start), output kept."""
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

@@ -7,7 +7,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractContextManager, asynccontextmanager
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn
-from botprocess import bot_env, bot_process
+from botprocess import bot_env, bot_process, run_to_exit
 
 SECRET = DEFAULT_TOKEN.split(":")[1]
 
@@ -28,14 +27,7 @@ def test_run_without_a_usable_token_exits_2_with_one_line(tmp_path, token, says)
     env = bot_env(tmp_path / "bot.db")
     if token:
         env["TELEGRAM_BOT_TOKEN"] = token
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_to_exit(env, tmp_path)
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0]

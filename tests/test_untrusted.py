@@ -10,15 +10,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn
-from botprocess import bot_env, bot_process
+from botprocess import bot_env, bot_process, run_to_exit
 from test_telegram import USER, Running, bot_on_stand_in, button_data, reschedule
 
 from bot import telegram_app
@@ -197,14 +195,7 @@ def test_webhook_mode_refuses_to_start_without_a_good_secret(
     env["TELEGRAM_BOT_TOKEN"] = DEFAULT_TOKEN
     if secret:
         env["CAREERBOT_WEBHOOK_SECRET"] = secret
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_to_exit(env, tmp_path)
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "CAREERBOT_WEBHOOK_SECRET" in line and says in line
@@ -224,13 +215,7 @@ async def test_a_second_process_on_the_same_database_refuses(tmp_path: Path):
         with bot_process(bot_env(tmp_path / "bot.db", api), tmp_path, log):
             await api.wait_for(method="setMyCommands", timeout=60)
             done = await asyncio.to_thread(
-                subprocess.run,
-                [sys.executable, "-m", "bot", "run"],
-                env=bot_env(tmp_path / "bot.db", api),
-                cwd=tmp_path,
-                capture_output=True,
-                text=True,
-                timeout=60,
+                run_to_exit, bot_env(tmp_path / "bot.db", api), tmp_path
             )
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
