@@ -126,7 +126,7 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
             return  # sent, done, deleted or paused meanwhile, or another job is sending it now
         if notification.fire_at > time.time() + 1:
             return  # moved later (a time-zone change): its new job, or the refill, sends it
-        if reminders.claim(notification_id) is None:
+        if not reminders.claim(notification_id):
             return  # claimed by another sender between the two reads
         await _send(context, svc, notification, attempt)
 

@@ -354,8 +354,8 @@ class Reminders:
                 )
         return bool(gone)
 
-    def claim(self, notification_id: int) -> Notification | None:
-        """Take a pending notification for sending (committed first); None if it is not pending.
+    def claim(self, notification_id: int) -> bool:
+        """Take a pending notification for sending (committed first); False if it is not pending.
 
         A claimed notification is sent by whoever claimed it and by no one else; it goes back to
         pending with :meth:`release` when the send fails, or at start-up after a crash.
@@ -365,14 +365,7 @@ class Reminders:
                 "UPDATE notifications SET state = 'sending' WHERE id = ? AND state = 'pending'",
                 (notification_id,),
             ).rowcount
-        if not claimed:
-            return None
-        row = self.store.db.execute(
-            """SELECT id, reminder_id, user_id, fire_at, lead, occurrence FROM notifications
-               WHERE id = ?""",
-            (notification_id,),
-        ).fetchone()
-        return Notification(*row) if row else None
+        return claimed == 1
 
     def release(self, notification_id: int) -> None:
         """Put a claimed notification back to pending (its send failed and will be retried)."""
@@ -451,22 +444,29 @@ class Reminders:
         ).fetchall()
         return [Notification(*row) for row in rows]
 
+    def _owned(self, user_id: str, notification_id: int) -> tuple[int, str, str, str, str] | None:
+        """A message's reminder id, occurrence, message state, reminder state and current date,
+        if both the message and its reminder are the user's (button data is untrusted)."""
+        row = self.store.db.execute(
+            """SELECT n.reminder_id, n.occurrence, n.state, r.state, r.local_date
+               FROM notifications n
+               JOIN reminders r ON r.id = n.reminder_id AND r.user_id = n.user_id
+               WHERE n.id = ? AND n.user_id = ?""",
+            (notification_id, user_id),
+        ).fetchone()
+        return (int(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4])) if row else None
+
     def snooze(self, user_id: str, notification_id: int, minutes: int) -> Notification | None:
         """Send a delivered notification again in ``minutes``; None if it is not the user's.
 
         Raises :class:`AlreadyDone` when that message was snoozed before: one press, one snooze.
         """
-        now = self.clock()
+        fire_at = self.clock() + minutes * 60
         with self.store.transaction() as db:
-            row = db.execute(
-                """SELECT n.reminder_id, n.occurrence, n.state FROM notifications n
-                   JOIN reminders r ON r.id = n.reminder_id AND r.user_id = n.user_id
-                   WHERE n.id = ? AND n.user_id = ?""",
-                (notification_id, user_id),
-            ).fetchone()
-            if row is None:
+            owned = self._owned(user_id, notification_id)
+            if owned is None:
                 return None
-            reminder_id, occurrence, state = row
+            reminder_id, occurrence, state, _, _ = owned
             if state != "sent":
                 raise AlreadyDone("snoozed" if state == "snoozed" else "pending")
             db.execute(
@@ -475,10 +475,9 @@ class Reminders:
             cursor = db.execute(
                 """INSERT INTO notifications (reminder_id, user_id, occurrence, lead, fire_at)
                    VALUES (?, ?, ?, ?, ?)""",
-                (reminder_id, user_id, occurrence, SNOOZE, now + minutes * 60),
+                (reminder_id, user_id, occurrence, SNOOZE, fire_at),
             )
             db.execute("UPDATE reminders SET state = 'active' WHERE id = ?", (reminder_id,))
-        fire_at = now + minutes * 60
         snoozed = Notification(
             int(cursor.lastrowid or 0), reminder_id, user_id, fire_at, SNOOZE, occurrence
         )
@@ -491,15 +490,10 @@ class Reminders:
         Returns the next occurrence's notifications, or None if the message is not the user's;
         raises :class:`AlreadyDone` when that occurrence is already over.
         """
-        row = self.store.db.execute(
-            """SELECT n.reminder_id, n.occurrence, r.state, r.local_date FROM notifications n
-               JOIN reminders r ON r.id = n.reminder_id AND r.user_id = n.user_id
-               WHERE n.id = ? AND n.user_id = ?""",
-            (notification_id, user_id),
-        ).fetchone()
-        if row is None:
+        owned = self._owned(user_id, notification_id)
+        if owned is None:
             return None
-        reminder_id, occurrence, state, current = row
+        reminder_id, occurrence, _, state, current = owned
         if state == "done" or current != occurrence:
             raise AlreadyDone("done")
         with self.store.transaction() as db:

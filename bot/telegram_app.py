@@ -267,7 +267,8 @@ async def resend_owed(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the replies still owed: after a restart, everything; later, those whose send failed."""
     svc = services(context)
     job = context.job
-    older_than = 0.0 if job is not None and job.name == "resend-at-start" else RESEND_EVERY
+    # the start-up job passes 0.0 (everything owed is from before); the retry job, nothing
+    older_than = job.data if job is not None and isinstance(job.data, float) else RESEND_EVERY
     for outbox_id, chat, data in svc.engine.store.owed(older_than):
         if outbox_id in svc.owed_in_flight or outbox_id in svc.settled:
             continue
@@ -441,7 +442,7 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     if job_queue is not None:  # and daily, for a bot that runs for weeks
         job_queue.run_repeating(prune_updates, interval=86400, first=86400)
         job_queue.run_repeating(settle, interval=SETTLE_EVERY, first=SETTLE_EVERY)
-        job_queue.run_once(resend_owed, when=0, name="resend-at-start")
+        job_queue.run_once(resend_owed, when=0, data=0.0)
         job_queue.run_repeating(resend_owed, interval=RESEND_EVERY, first=RESEND_EVERY)
     await schedule_all(application)
 

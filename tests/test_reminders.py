@@ -303,8 +303,8 @@ def test_a_moved_time_that_has_passed_goes_out_now(bot: Engine, clock: Clock):
 def test_a_notification_is_claimed_by_one_sender_only(bot: Engine):
     bot.handle("s", "/remind 2027-03-14 CMM exam")
     first = bot.reminders.pending()[0]
-    assert bot.reminders.claim(first.id) is not None
-    assert bot.reminders.claim(first.id) is None, "a second sender gets nothing to send"
+    assert bot.reminders.claim(first.id)
+    assert not bot.reminders.claim(first.id), "a second sender gets nothing to send"
     assert first.id not in [n.id for n in bot.reminders.pending()]
     assert bot.reminders.recover() == 1, "a claim left by a dead process goes back to pending"
     assert first.id in [n.id for n in bot.reminders.pending()]
