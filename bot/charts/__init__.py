@@ -1,0 +1,1 @@
+"""Charts: pictures of the numbers the knowledge entries state (``knowledge/charts.yaml``)."""
