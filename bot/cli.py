@@ -79,22 +79,26 @@ def check_command(data_dir: Path) -> int:
 
 def ask_command(questions: list[str], as_json: bool) -> int:
     """Answer each question as the first message of a fresh user."""
+    from bot.charts import Pictures, cache_folder
     from bot.engine import Engine
     from bot.store import Store
 
     engine = Engine(load(), Store(":memory:"))
+    pictures = Pictures(engine.kb, cache_folder(":memory:"))
     lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
     for n, question in enumerate(lines):
         turn = engine.handle(f"ask-{n}", question)
+        drawn = [str(p) for p in map(pictures.path, turn.images) if p is not None]
         if as_json:
-            print(json.dumps(turn_json(question, turn), ensure_ascii=False), flush=True)
+            print(json.dumps(turn_json(question, turn, drawn), ensure_ascii=False), flush=True)
         else:
-            print(turn.plain() + "\n", flush=True)
+            print(turn.plain() + "".join(f"\n[picture] {p}" for p in drawn) + "\n", flush=True)
     return 0
 
 
-def turn_json(question: str, turn: Turn) -> dict[str, object]:
-    """The ``ask --json`` object for one answered question (DESIGN.md's fields, nothing more)."""
+def turn_json(question: str, turn: Turn, images: list[str] | None = None) -> dict[str, object]:
+    """The ``ask --json`` object for one answered question (DESIGN.md's fields, nothing more);
+    ``images`` are the paths of the pictures drawn for it."""
     return {
         "question": question,
         "matched": turn.matched,
@@ -104,6 +108,7 @@ def turn_json(question: str, turn: Turn) -> dict[str, object]:
         "buttons": [b.label for b in turn.buttons],
         "suggestions": turn.suggestions,
         "sources": turn.sources,
+        "images": images or [],
     }
 
 

@@ -17,6 +17,7 @@ from string import Template
 from zoneinfo import ZoneInfo
 
 from bot import dates
+from bot.charts import illustrate, picture_reply
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.knowledge import Knowledge
 from bot.matcher import Match, Matcher, Outcome
@@ -332,6 +333,8 @@ class Engine:
             return Turn([self._entry_reply(user, self.kb.entries[rest])], rest, 1.0, True)
         if kind == "m" and rest in self.kb.entries:
             return Turn([self._more_reply(user, self.kb.entries[rest])], rest, 1.0, True)
+        if kind == "p" and (picture := picture_reply(self.kb, rest)):  # "Show as picture"
+            return Turn([picture], rest, 1.0, True)
         if kind in ("d", "n") and rest in self.kb.dialogs:
             started = self.dialogs.start(user, self.kb.dialogs[rest], fresh=kind == "n")
             return Turn(started, matched=True)
@@ -514,21 +517,23 @@ class Engine:
             text, sources = entry.answer, entry.sources
             if entry.more:
                 buttons.append(Button("Tell me more", f"m:{entry.id}"))
-        return Reply(
+        reply = Reply(
             text,
             title=entry.title,
             sources=self.kb.cite(sources),
             buttons=buttons + self._related(entry) + _feedback(entry),
         )
+        return illustrate(self.kb, entry, reply, attach=detail is None)
 
     def _more_reply(self, user: User, entry: Entry) -> Reply:
         user.context = {"topic": entry.id}
-        return Reply(
+        reply = Reply(
             entry.more or entry.answer,
             title=entry.title,
             sources=self.kb.cite(entry.sources),
             buttons=self._related(entry) + _feedback(entry),
         )
+        return illustrate(self.kb, entry, reply, attach=False)
 
     def _related(self, entry: Entry) -> list[Button]:
         related = [self.kb.entries[r] for r in entry.related[:MAX_RELATED] if r in self.kb.entries]
