@@ -67,6 +67,7 @@ from bot.replies import (
     utf16_len,
 )
 from bot.store import Store, StoreError
+from bot.telegram_photos import send_picture
 
 log = logging.getLogger(__name__)
 
@@ -228,8 +229,10 @@ async def send_replies(
         svc.owed_in_flight.add(owed)
     try:
         for reply in replies:
-            for text, markup in render(reply):
+            for text, markup in render(reply) if reply.text or not reply.image else []:
                 await send_text(context, chat_id, text, markup)
+            if reply.image:  # after the text, which a failed picture never holds back
+                await send_picture(context, chat_id, reply)
             sent += 1
     except BadRequest as exc:  # the same request again cannot help: drop it, loudly
         if owed is None:

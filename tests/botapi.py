@@ -55,6 +55,10 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB, width + height <= 10000,
+MAX_PHOTO_SIDES = 10_000  # and a ratio of at most 20
+MAX_PHOTO_RATIO = 20
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 SEND_METHODS = frozenset({"sendMessage", "editMessageText", "sendDocument"})
 NOT_MODIFIED = (
@@ -350,6 +354,11 @@ class Call:
     def document(self) -> UploadedFile | None:
         return self.files.get("document")
 
+    @property
+    def photo(self) -> UploadedFile | None:
+        """The uploaded photo of a multipart sendPhoto (None when a file_id was sent)."""
+        return self.files.get("photo")
+
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
 
@@ -487,6 +496,7 @@ class BotApiStandIn:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(7_000_000_001)
         self._file_ids = itertools.count(1)
+        self.photo_ids: set[str] = set()  # file_ids handed out for photos (valid to resend)
         self._users: dict[int, dict[str, Any]] = {}
         self._chats: dict[Any, dict[str, Any]] = {}
         self._messages: dict[tuple[Any, int], dict[str, Any]] = {}
@@ -516,6 +526,7 @@ class BotApiStandIn:
             "editMessageReplyMarkup",
             "answerCallbackQuery",
             "sendDocument",
+            "sendPhoto",
             "sendChatAction",
             "deleteMessage",
             "setMyDescription",
@@ -1393,6 +1404,54 @@ class BotApiStandIn:
             message["reply_markup"] = markup
         return self._store(message)
 
+    def _m_sendPhoto(self, call: Call) -> dict[str, Any]:
+        """A photo upload (multipart; PNG or JPEG within Telegram's limits) or a file_id that
+        this server handed out before; answers with two sizes, as Telegram does."""
+        chat_key = self._target_chat(call)
+        photo = call.params.get("photo")
+        if photo is None or photo == "":
+            raise BotApiError(400, "Bad Request: there is no photo in the request")
+        caption, entities = self._formatted(call, "caption", MAX_CAPTION, "message caption")
+        markup = self._check_markup(call)
+        if isinstance(photo, UploadedFile):
+            width, height = _image_size(photo.data)
+            if photo.size > MAX_PHOTO_BYTES:
+                raise BotApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+            if width + height > MAX_PHOTO_SIDES or max(width, height) > MAX_PHOTO_RATIO * min(
+                width, height
+            ):
+                raise BotApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+            scale = 320 / max(width, height)  # a thumbnail, then the photo itself
+            thumb = (max(1, round(width * scale)), max(1, round(height * scale)))
+            sizes = [thumb, (width, height)]
+            number = next(self._file_ids)
+            info = []
+            for n, (w, h) in enumerate(sizes):
+                file_id = f"AgACAgIAAxkBAAI{number:08d}{n}"
+                self.photo_ids.add(file_id)
+                info.append(
+                    {
+                        "file_id": file_id,
+                        "file_unique_id": f"AQAD{number:08d}{n}",
+                        "width": w,
+                        "height": h,
+                        "file_size": photo.size if n else photo.size // 8,
+                    }
+                )
+        elif self.strict and str(photo) not in self.photo_ids:
+            raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        else:
+            info = [{"file_id": str(photo), "file_unique_id": "AQAD0", "width": 1, "height": 1}]
+        message = self._new_message(chat_key, call)
+        message["photo"] = info
+        if caption:
+            message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+        if markup:
+            message["reply_markup"] = markup
+        return self._store(message)
+
     def _editable(self, call: Call) -> dict[str, Any] | None:
         """The bot message an edit targets, or None for an inline message."""
         if call.params.get("inline_message_id"):
@@ -1472,6 +1531,22 @@ class BotApiStandIn:
         if self._messages.pop((chat_key, message_id), None) is None and self.strict:
             raise BotApiError(400, "Bad Request: message to delete not found")
         return True
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (its IHDR) or a JPEG (its first SOF marker)."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data):
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(
+                    data[i + 5 : i + 7], "big"
+                )
+            i += 2 + length
+    raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
 
 
 # --- multipart ----------------------------------------------------------------------------------
