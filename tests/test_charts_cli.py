@@ -45,3 +45,31 @@ def test_chat_writes_the_png_and_prints_its_path_and_the_button_shows_it(tmp_pat
     shown = re.findall(r"\[picture\] (\S+\.png)", pressed.stdout)
     assert shown == [path, path]  # the answer's picture, then the pressed one: the same file
     assert "Sources: BLS Occupational Outlook Handbook" in pressed.stdout
+
+
+def test_a_chart_that_cannot_be_drawn_leaves_ask_its_text(tmp_path, monkeypatch, capsys, caplog):
+    from bot.charts import draw
+    from bot.cli import main
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("render error")
+
+    monkeypatch.setattr(draw, "render", broken)
+    monkeypatch.setenv("CAREERBOT_DB", str(tmp_path / "x.db"))
+    assert main(["ask", "--json", "salary?", "what is the median pay"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["images"] for r in rows] == [[], []]
+    assert all("$101,340" in r["text"] and r["matched"] for r in rows)
+    assert len([r for r in caplog.records if "pay_medians" in r.getMessage()]) == 1
+
+
+def test_every_caption_fits_telegram_and_names_its_sources(kb):
+    from bot.charts import caption, describe
+
+    for chart_id, chart in kb.charts.items():
+        text = caption(kb, chart_id)
+        assert len(text) <= 1024 and text.startswith(chart.title), chart_id
+        cited = kb.cite([v.source for v in chart.values])
+        assert text.endswith("Sources: " + "; ".join(cited)), chart_id
+        words = describe(kb, chart_id)
+        assert all(v.label in words for v in chart.values), chart_id
