@@ -130,3 +130,11 @@ def test_an_entry_has_at_most_one_chart(capsys, data_copy):
         and "entry 'pay_range' is illustrated by charts 'pay_levels' and 'pay_states'" in o
         for o in out
     ), out
+
+
+def test_a_reply_owed_in_the_outbox_keeps_its_picture(engine):
+    from bot.replies import dump_replies, load_replies
+
+    turn = engine.handle("u1", "what are the career levels")
+    assert turn.images == ["career_ladder"]
+    assert load_replies(dump_replies(turn.replies)) == turn.replies
