@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import sqlite3
 import time
@@ -16,6 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from pydantic import ValidationError
+
+from bot.dialogstate import DialogState
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS: list[str] = [
     # 1: users, feedback and the questions the bot could not answer
@@ -113,9 +120,20 @@ class User:
     id: str
     profile: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
-    dialog: dict[str, Any] | None = None
+    dialog: DialogState | None = None
     tz: str | None = None
     active: bool = True
+
+
+def _dialog(stored: str | None) -> DialogState | None:
+    """A stored dialog run; one that no longer reads as one is dropped (the user starts over)."""
+    if not stored:
+        return None
+    try:
+        return DialogState.model_validate_json(stored)
+    except ValidationError:
+        log.warning("dropping a dialog state that does not load: %.200s", stored)
+        return None
 
 
 def default_db_path() -> Path:
@@ -205,11 +223,16 @@ class Store:
             self.db.execute("ROLLBACK")
             raise StoreError(f"{self.path}: commit failed ({exc})") from None
 
-    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement; a failure is a :class:`StoreError` naming the file."""
         try:
-            self.db.execute(sql, args)
+            return self.db.execute(sql, args)
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+            what = "read" if sql.lstrip().upper().startswith("SELECT") else "write"
+            raise StoreError(f"{self.path}: {what} failed ({exc})") from None
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        self.execute(sql, args)
 
     def user(self, user_id: str) -> User:
         """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`)."""
@@ -220,12 +243,7 @@ class Store:
             return User(user_id)
         profile, context, dialog, tz, active = row
         return User(
-            user_id,
-            json.loads(profile),
-            json.loads(context),
-            json.loads(dialog) if dialog else None,
-            tz,
-            bool(active),
+            user_id, json.loads(profile), json.loads(context), _dialog(dialog), tz, bool(active)
         )
 
     def save(self, user: User) -> None:
@@ -241,7 +259,7 @@ class Store:
                 self.clock(),
                 json.dumps(user.profile),
                 json.dumps(user.context),
-                json.dumps(user.dialog) if user.dialog is not None else None,
+                json.dumps(user.dialog.model_dump()) if user.dialog is not None else None,
                 user.tz,
                 int(user.active),
             ),
@@ -249,23 +267,17 @@ class Store:
 
     def claim_update(self, update_id: int) -> bool:
         """Record a Telegram update as handled; False if it was handled before."""
-        try:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        cursor = self.execute(
+            "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
+        )
         return cursor.rowcount == 1
 
     def owe(self, user_id: str, chat_id: str, replies: str) -> int:
         """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
-        try:
-            cursor = self.db.execute(
-                "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
-                (user_id, chat_id, replies, self.clock()),
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        cursor = self.execute(
+            "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
+            (user_id, chat_id, replies, self.clock()),
+        )
         return int(cursor.lastrowid or 0)
 
     def owed(self, older_than: float = 0.0) -> list[tuple[int, str, str]]:
@@ -337,7 +349,7 @@ class Store:
             "user": user.id,
             "profile": user.profile,
             "context": user.context,
-            "dialog": user.dialog,
+            "dialog": user.dialog.model_dump() if user.dialog else None,
             "timezone": user.tz,
             "feedback": [
                 {"entry": e, "helpful": bool(h)}
