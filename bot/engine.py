@@ -24,8 +24,8 @@ from bot.errors import UserError
 from bot.features import Command, Feature, Press
 from bot.knowledge import Knowledge
 from bot.matcher import Matcher
+from bot.notifications import Notification
 from bot.reminders.commands import ReminderCommands
-from bot.reminders.models import Notification
 from bot.reminders.service import Reminders
 from bot.replies import Reply, Turn, dump_replies, short
 from bot.store import Store, User

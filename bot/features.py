@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.buttons import ButtonData
 from bot.dialogs import Action, Validator
-from bot.reminders.models import Notification
+from bot.notifications import Notification
 from bot.replies import Turn
 from bot.store import User
 

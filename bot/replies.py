@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from bot.reminders.models import Notification
+from bot.notifications import Notification
 
 MAX_MESSAGE = 4096  # Telegram's limit for one message
 MAX_CALLBACK = 64  # Telegram's limit for callback data, in bytes

@@ -9,8 +9,8 @@
 | ``service.py`` | ``Reminders``, what channels call on ``engine.reminders`` |
 | ``commands.py`` | ``/remind``, ``/reminders``, ``/timezone`` and their buttons, for the engine |
 
-This package's ``__init__`` exports only the models, so that :mod:`bot.replies` can name a
-notification without importing the rest.
+This package's ``__init__`` exports only the models (the notification type itself is in
+:mod:`bot.notifications`, below both this package and :mod:`bot.replies`).
 """
 
 from bot.reminders.models import (

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from bot.dates import to_utc
 from bot.errors import UserError
+from bot.notifications import Notification as Notification  # a reminder's, named here too
 
 MAX_REMINDERS = 50
 MAX_TITLE = 200
@@ -32,18 +33,6 @@ class AlreadyDone(Exception):
 
     ``str()`` names what was done: ``snoozed``, ``pending`` or ``done``.
     """
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One message to send: which reminder, when (UTC epoch), and for which occurrence."""
-
-    id: int
-    reminder_id: int
-    user_id: str
-    fire_at: float
-    lead: int
-    occurrence: str
 
 
 @dataclass(frozen=True)
