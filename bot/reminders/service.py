@@ -13,9 +13,9 @@ passes ``chat`` to the engine) and ``mark_sent`` created since the last call, no
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
+from typing import Any
 
 from bot.knowledge import Knowledge
 from bot.reminders import views
@@ -34,24 +34,9 @@ class Reminders(ReminderRepository):
         self.kb = kb
         self._handed: list[Notification] = []
 
-    def create(
-        self,
-        user_id: str,
-        title: str,
-        day: dt.date,
-        at: dt.time,
-        tz: str,
-        *,
-        kind: str = "other",
-        entry: str | None = None,
-        leads: list[int] | None = None,
-        repeat: str = "none",
-    ) -> Reply:
-        """Save a reminder (see :meth:`save`) and return its confirmation."""
-        saved = self.save(
-            user_id, title, day, at, tz, kind=kind, entry=entry, leads=leads, repeat=repeat
-        )
-        return views.saved(saved)
+    def create(self, *args: Any, **kwargs: Any) -> Reply:
+        """Save a reminder (with :meth:`save`'s arguments) and return its confirmation."""
+        return views.saved(self.save(*args, **kwargs))
 
     def message(self, notification: Notification, *, online_since: float) -> Reply:
         """The reminder message for ``notification`` (late if due before ``online_since``)."""
