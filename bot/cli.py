@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.evaluate import eval_command
 
             return eval_command(args.file, args.misses)
-        from bot.telegram_app import run_command
+        from bot.telegram.app import run_command
 
         return run_command(Settings.from_env())
     except KeyboardInterrupt:

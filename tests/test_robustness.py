@@ -32,7 +32,7 @@ from bot.knowledge import Knowledge
 from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
-from bot.telegram_app import build_application, polling, render
+from bot.telegram.app import build_application, polling, render
 
 # --- shared set-up -------------------------------------------------------------------------------
 

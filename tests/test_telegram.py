@@ -19,12 +19,12 @@ from telegram import Chat, Message, Update, User
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.delivery import HORIZON
+from bot.telegram.delivery import HORIZON
 from bot.engine import Engine
 from bot.knowledge import Knowledge, default_data_dir
 from bot.logs import setup_logging
 from bot.store import Store
-from bot.telegram_app import (
+from bot.telegram.app import (
     PUBLIC_COMMANDS,
     PerUserOrder,
     build_application,

@@ -19,10 +19,10 @@ from botapi import DEFAULT_TOKEN, BotApiStandIn
 from botprocess import bot_env, bot_process, run_to_exit
 from test_telegram import USER, Running, bot_on_stand_in, button_data, reschedule
 
-from bot import telegram_app
+from bot.telegram import app as telegram_app
 from bot.config import Settings
 from bot.knowledge import Knowledge
-from bot.telegram_app import webhook_problem
+from bot.telegram.app import webhook_problem
 
 OTHER = 6002
 GROUP = -100777

@@ -52,9 +52,9 @@ from telegram.ext import (
 )
 
 from bot.config import TOKEN_SHAPE, ConfigError, Settings, redact
-from bot.delivery import MAX_SENDS, schedule_all, schedule_new, seconds
+from bot.telegram.delivery import MAX_SENDS, schedule_all, schedule_new, seconds
 from bot.engine import Engine
-from bot.http_client import AiohttpRequest, NotSent
+from bot.telegram.http import AiohttpRequest, NotSent
 from bot.knowledge import DataError, check, default_data_dir, load
 from bot.logs import setup_logging
 from bot.replies import (

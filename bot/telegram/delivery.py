@@ -28,7 +28,7 @@ from bot.reminders import Notification
 if TYPE_CHECKING:
     from telegram.ext import Application, JobQueue
 
-    from bot.telegram_app import Services
+    from bot.telegram.app import Services
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def schedule_new(application: Application, services: Services) -> None:  # type:
 
 async def schedule_all(application: Application) -> None:  # type: ignore[type-arg]
     """At start-up: schedule what is due soon (overdue: now), then refill every few minutes."""
-    from bot.telegram_app import services_of
+    from bot.telegram.app import services_of
 
     svc = services_of(application)
     job_queue = application.job_queue
@@ -104,7 +104,7 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
 
 async def refill(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Schedule the notifications that have come within the horizon since the last refill."""
-    from bot.telegram_app import services
+    from bot.telegram.app import services
 
     assert context.job_queue is not None
     reminders = services(context).engine.reminders
@@ -113,7 +113,7 @@ async def refill(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send one notification if it is still pending; retry later on failure."""
-    from bot.telegram_app import services
+    from bot.telegram.app import services
 
     job = context.job
     assert job is not None and isinstance(job.data, tuple)
@@ -134,7 +134,7 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _send(
     context: ContextTypes.DEFAULT_TYPE, svc: Services, notification: Notification, attempt: int
 ) -> None:
-    from bot.telegram_app import render
+    from bot.telegram.app import render
 
     reminders = svc.engine.reminders
     notification_id = notification.id
@@ -169,7 +169,7 @@ def _retry(
     context: ContextTypes.DEFAULT_TYPE, notification_id: int, attempt: int, delay: float
 ) -> None:
     """Give the claim back and try again after ``delay`` seconds."""
-    from bot.telegram_app import services
+    from bot.telegram.app import services
 
     assert context.job_queue is not None
     services(context).engine.reminders.release(notification_id)
