@@ -170,7 +170,7 @@ def plan_users(users: int, kind: str, db: Path) -> tuple[list[list[Step]], list[
     from bot.evaluate import load_set
     from bot.knowledge import load
     from bot.store import Store
-    from bot.telegram.app import render
+    from bot.telegram.render import render
 
     kb = load()
     questions = [e.text for e in load_set(ROOT / "tests" / "data" / "labelled.yaml")]
