@@ -1,7 +1,8 @@
-"""A Telegram Bot API stand-in server for end-to-end tests, on the standard library only.
+"""A Telegram Bot API stand-in server for end-to-end tests and benchmarks, on ``aiohttp.web``.
 
-``BotApiStandIn`` speaks enough HTTP/1.1 (keep-alive, Content-Length or chunked bodies) and enough
-of the Bot API for a real python-telegram-bot ``Application`` to poll it and talk to it::
+``BotApiStandIn`` serves the Bot API methods careerbot calls (getMe, getUpdates, deleteWebhook,
+setWebhook, setMyCommands, sendMessage, sendDocument, answerCallbackQuery) well enough for a
+real python-telegram-bot ``Application`` to poll it and talk to it::
 
     async with BotApiStandIn() as api:
         app = Application.builder().token(api.token).base_url(api.base_url).build()
@@ -9,14 +10,15 @@ of the Bot API for a real python-telegram-bot ``Application`` to poll it and tal
         api.text_message(42, "/start")
         call = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 42)
 
-python-telegram-bot 22 posts ``application/x-www-form-urlencoded`` bodies (strings as they are,
-everything else JSON-encoded) and ``multipart/form-data`` when a file is attached; a JSON body and
-query-string parameters are understood too. Every call is recorded in ``api.sent`` as a ``Call``.
+Parameters come as python-telegram-bot 22 sends them (``application/x-www-form-urlencoded``,
+strings as they are and everything else JSON-encoded; ``multipart/form-data`` when a file goes
+along), or as a JSON body or query string. Every call is recorded in ``api.sent`` as a ``Call``.
+Other methods answer 404, unless a test serves one with ``set_handler``.
 
 With ``strict=True`` (the default) the stand-in checks what Telegram checks and answers 400 as
 Telegram does: HTML that Telegram cannot parse (``parse_mode=HTML``), empty texts, texts over 4096
-and captions over 1024 UTF-16 units, callback data over 64 bytes, edits that change nothing,
-answering an unknown or already answered callback query, invalid bot commands.
+and captions over 1024 UTF-16 units, callback data over 64 bytes, answering an unknown or already
+answered callback query, invalid bot commands.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aiohttp import web
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -57,10 +60,6 @@ MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 
 SEND_METHODS = frozenset({"sendMessage", "editMessageText", "sendDocument"})
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are "
-    "exactly the same as a current content and reply markup of the message"
-)
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 GET_UPDATES_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
@@ -72,21 +71,6 @@ WEBHOOK_CONFLICT = (
 )
 # Telegram's default when allowed_updates is an empty list: everything but these.
 NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
 # Form fields that are free text: never JSON-decoded, so a text of "42" stays "42".
 STRING_FIELDS = frozenset(
     {
@@ -259,13 +243,6 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     return "".join(out), entities
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
 def _codepoint(value: int) -> str | None:
     return chr(value) if 0 < value <= 0x10FFFF else None
 
@@ -412,15 +389,6 @@ class _Fault:
     drop: bool = False
 
 
-@dataclass
-class _Request:
-    method: str
-    target: str
-    version: str
-    headers: dict[str, str]
-    body: bytes
-
-
 Handler = Callable[[Call], Any]
 
 
@@ -497,30 +465,18 @@ class BotApiStandIn:
         self._poll_generation = 0
         self._changed = asyncio.Event()
         self._closing = False
-        self._server: asyncio.Server | None = None
-        self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._transports: set[int] = set()
         self._handlers: dict[str, Handler] = {}
         for name in (
             "getMe",
-            "logOut",
-            "close",
             "getUpdates",
             "setWebhook",
             "deleteWebhook",
-            "getWebhookInfo",
             "setMyCommands",
-            "getMyCommands",
-            "deleteMyCommands",
             "sendMessage",
-            "editMessageText",
-            "editMessageReplyMarkup",
-            "answerCallbackQuery",
             "sendDocument",
-            "sendChatAction",
-            "deleteMessage",
-            "setMyDescription",
-            "setMyShortDescription",
-            "setChatMenuButton",
+            "answerCallbackQuery",
         ):
             self._handlers[name] = getattr(self, "_m_" + name)
 
@@ -529,8 +485,13 @@ class BotApiStandIn:
     async def __aenter__(self) -> BotApiStandIn:
         self._changed = asyncio.Event()
         self._closing = False
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
+        server = web.Application(client_max_size=64 * 2**20)
+        server.router.add_route("*", "/{tail:.*}", self._serve)
+        self._runner = web.AppRunner(server, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -540,19 +501,9 @@ class BotApiStandIn:
         """Stop listening, end pending long polls and close every connection."""
         self._closing = True
         self._fire()
-        if self._server is None:
-            return
-        self._server.close()
-        await asyncio.sleep(0)
-        while self._conn_tasks:
-            tasks = list(self._conn_tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._conn_tasks.difference_update(tasks)
-            await asyncio.sleep(0)
-        await self._server.wait_closed()
-        self._server = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
     @property
     def base_url(self) -> str:
@@ -948,137 +899,58 @@ class BotApiStandIn:
 
     # --- HTTP -----------------------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conn_tasks.add(task)
-        self.connections += 1
-        try:
-            while not self._closing:
-                request = await self._read_request(reader, writer)
-                if request is None:
-                    break
-                status, answer, drop = await self._answer(request)
-                if drop:
-                    break
-                keep_alive = self._keep_alive(request)
-                payload = json.dumps(answer, ensure_ascii=False).encode()
-                phrase = _phrase(status)
-                head = (
-                    f"HTTP/1.1 {status} {phrase}\r\n"
-                    "Server: botapi-standin\r\n"
-                    "Content-Type: application/json\r\n"
-                    f"Content-Length: {len(payload)}\r\n"
-                    f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-                )
-                writer.write(head.encode("latin-1") + payload)
-                await writer.drain()
-                if not keep_alive:
-                    break
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
-            pass
-        except asyncio.CancelledError:
-            pass  # only aclose() cancels: end quietly
-        finally:
-            self._conn_tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-                await writer.wait_closed()
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None and id(transport) not in self._transports:
+            self._transports.add(id(transport))
+            self.connections += 1
+        status, answer, drop = await self._answer(request)
+        if drop and transport is not None:
+            transport.abort()  # no answer at all: the client sees the connection go
+        payload = json.dumps(answer, ensure_ascii=False)
+        return web.Response(text=payload, status=status or 500, content_type="application/json")
 
     @staticmethod
-    def _keep_alive(request: _Request) -> bool:
-        connection = request.headers.get("connection", "").lower()
-        if request.version == "HTTP/1.0":
-            return connection == "keep-alive"
-        return connection != "close"
-
-    @staticmethod
-    async def _read_request(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> _Request | None:
-        line = await reader.readline()
-        while line in (b"\r\n", b"\n"):
-            line = await reader.readline()
-        if not line:
-            return None
-        method, target, version = line.decode("latin-1").split()
-        headers: dict[str, str] = {}
-        while True:
-            raw = await reader.readline()
-            if raw in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = raw.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if headers.get("expect", "").lower() == "100-continue":
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            await writer.drain()
-        body = b""
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            parts = []
-            while True:
-                size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                parts.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            body = b"".join(parts)
-        elif headers.get("content-length"):
-            body = await reader.readexactly(int(headers["content-length"]))
-        return _Request(method.upper(), target, version.upper(), headers, body)
-
-    @staticmethod
-    def _parse_params(
-        query: str, headers: dict[str, str], body: bytes
+    async def _parse_params(
+        request: web.Request,
     ) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-        params: dict[str, Any] = {k: _decode(k, v) for k, v in parse_qsl(query)}
+        params: dict[str, Any] = {k: _decode(k, v) for k, v in request.query.items()}
         files: dict[str, UploadedFile] = {}
-        content_type = headers.get("content-type", "")
-        kind = content_type.split(";")[0].strip().lower()
-        if not body:
+        if not request.can_read_body:
             return params, files
-        if kind == "application/json":
-            loaded = json.loads(body)
+        if request.content_type == "application/json":
+            loaded = await request.json()
             if not isinstance(loaded, dict):
                 raise ValueError("JSON body is not an object")
             params.update(loaded)
-        elif kind == "multipart/form-data":
-            boundary = _header_params(content_type).get("boundary")
-            if not boundary:
-                raise ValueError("multipart body without boundary")
-            for part in _multipart(body, boundary.encode("latin-1")):
-                if part.filename is None:
-                    params[part.field] = _decode(part.field, part.data.decode("utf-8"))
-                else:
-                    files[part.field] = part
-            for key, value in list(params.items()):
-                if isinstance(value, str) and value.startswith("attach://"):
-                    attached = files.get(value.removeprefix("attach://"))
-                    if attached is not None:
-                        params[key] = attached
-            for name, upload in files.items():
-                params.setdefault(name, upload)
-        else:  # application/x-www-form-urlencoded, python-telegram-bot's default
-            text = body.decode("utf-8")
-            params.update({k: _decode(k, v) for k, v in parse_qsl(text, keep_blank_values=True)})
+            return params, files
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                data = value.file.read()
+                files[key] = UploadedFile(key, value.filename, value.content_type, data)
+            else:
+                params[key] = _decode(key, str(value))
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                attached = files.get(value.removeprefix("attach://"))
+                if attached is not None:
+                    params[key] = attached
+        for name, upload in files.items():
+            params.setdefault(name, upload)
         return params, files
 
-    async def _answer(self, request: _Request) -> tuple[int, dict[str, Any], bool]:
+    async def _answer(self, request: web.Request) -> tuple[int, dict[str, Any], bool]:
         received = time.monotonic()
-        split = urlsplit(request.target)
-        match = _PATH.match(split.path)
+        match = _PATH.match(request.path)
         name = match.group(2) if match else ""
         canonical = next((m for m in self._handlers if m.lower() == name.lower()), name)
-        call = Call(canonical, {}, request.target, received, request.method)
+        call = Call(canonical, {}, request.raw_path, received, request.method)
         drop = False
         try:
             if match is None:
                 raise BotApiError(404, "Not Found")
             try:
-                call.params, call.files = self._parse_params(
-                    split.query, request.headers, request.body
-                )
+                call.params, call.files = await self._parse_params(request)
             except (ValueError, UnicodeDecodeError) as exc:
                 raise BotApiError(400, f"Bad Request: can't parse request: {exc}") from None
             if match.group(1) != self.token:
@@ -1151,12 +1023,6 @@ class BotApiStandIn:
             "has_main_web_app": False,
         }
 
-    def _m_logOut(self, call: Call) -> bool:
-        return True
-
-    def _m_close(self, call: Call) -> bool:
-        return True
-
     def _m_setWebhook(self, call: Call) -> bool:
         url = call.params.get("url")
         if not url:
@@ -1172,17 +1038,6 @@ class BotApiStandIn:
         if call.params.get("drop_pending_updates"):
             self._queue.clear()
         return True
-
-    def _m_getWebhookInfo(self, call: Call) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self.webhook.get("url", ""),
-            "has_custom_certificate": "certificate" in self.webhook,
-            "pending_update_count": len(self._queue),
-        }
-        for key in ("max_connections", "allowed_updates", "ip_address"):
-            if key in self.webhook:
-                info[key] = self.webhook[key]
-        return info
 
     @staticmethod
     def _scope_key(scope: Any, language_code: Any) -> tuple[str, str]:
@@ -1207,23 +1062,6 @@ class BotApiStandIn:
         self.command_sets[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
-        return True
-
-    def _m_getMyCommands(self, call: Call) -> list[dict[str, Any]]:
-        return self.commands_for(call.params.get("scope"), call.params.get("language_code", ""))
-
-    def _m_deleteMyCommands(self, call: Call) -> bool:
-        key = self._scope_key(call.params.get("scope"), call.params.get("language_code"))
-        self.command_sets.pop(key, None)
-        return True
-
-    def _m_setMyDescription(self, call: Call) -> bool:
-        return True
-
-    def _m_setMyShortDescription(self, call: Call) -> bool:
-        return True
-
-    def _m_setChatMenuButton(self, call: Call) -> bool:
         return True
 
     async def _m_getUpdates(self, call: Call) -> list[dict[str, Any]]:
@@ -1393,64 +1231,6 @@ class BotApiStandIn:
             message["reply_markup"] = markup
         return self._store(message)
 
-    def _editable(self, call: Call) -> dict[str, Any] | None:
-        """The bot message an edit targets, or None for an inline message."""
-        if call.params.get("inline_message_id"):
-            return None
-        chat_key = self._target_chat(call)
-        message_id = call.params.get("message_id")
-        if message_id is None:
-            raise BotApiError(400, "Bad Request: message identifier is not specified")
-        key = (chat_key, int(message_id))
-        message = self._messages.get(key)
-        if message is None:
-            if self.strict:
-                raise BotApiError(400, "Bad Request: message to edit not found")
-            message = self._new_message(chat_key, call)
-            message["message_id"] = int(message_id)
-            self._messages[key] = message
-        if message.get("from", {}).get("id") != self.bot_id:
-            raise BotApiError(400, "Bad Request: message can't be edited")
-        return message
-
-    def _m_editMessageText(self, call: Call) -> dict[str, Any] | bool:
-        text, entities = self._formatted(call, "text", MAX_TEXT, "message")
-        if not text or not text.strip():
-            raise BotApiError(400, "Bad Request: message text is empty")
-        markup = self._check_markup(call)
-        message = self._editable(call)
-        if message is None:
-            return True
-        unchanged = (
-            message.get("text") == text
-            and message.get("entities", []) == entities
-            and message.get("reply_markup") == markup
-        )
-        if self.strict and unchanged:
-            raise BotApiError(400, NOT_MODIFIED)
-        message["text"] = text
-        message.pop("entities", None)
-        message.pop("reply_markup", None)
-        if entities:
-            message["entities"] = entities
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
-    def _m_editMessageReplyMarkup(self, call: Call) -> dict[str, Any] | bool:
-        markup = self._check_markup(call)
-        message = self._editable(call)
-        if message is None:
-            return True
-        if self.strict and message.get("reply_markup") == markup:
-            raise BotApiError(400, NOT_MODIFIED)
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
     def _m_answerCallbackQuery(self, call: Call) -> bool:
         query_id = str(call.params.get("callback_query_id", ""))
         if self.strict and query_id not in self._open_callbacks:
@@ -1459,64 +1239,3 @@ class BotApiStandIn:
             raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
         return True
-
-    def _m_sendChatAction(self, call: Call) -> bool:
-        self._target_chat(call)
-        if self.strict and call.params.get("action") not in CHAT_ACTIONS:
-            raise BotApiError(400, "Bad Request: wrong parameter action in request")
-        return True
-
-    def _m_deleteMessage(self, call: Call) -> bool:
-        chat_key = self._target_chat(call)
-        message_id = int(call.params.get("message_id") or 0)
-        if self._messages.pop((chat_key, message_id), None) is None and self.strict:
-            raise BotApiError(400, "Bad Request: message to delete not found")
-        return True
-
-
-# --- multipart ----------------------------------------------------------------------------------
-
-_HEADER_PARAM = re.compile(r';\s*([A-Za-z0-9_*.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
-_HTML5_FORM = {"%22": '"', "%0A": "\n", "%0D": "\r", "%0a": "\n", "%0d": "\r"}
-
-
-def _header_params(value: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, raw in _HEADER_PARAM.findall(value):
-        raw = raw.strip()
-        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        found[name.lower()] = raw
-    return found
-
-
-def _multipart(body: bytes, boundary: bytes) -> list[UploadedFile]:
-    delimiter = b"--" + boundary
-    parts: list[UploadedFile] = []
-    chunks = body.split(delimiter)
-    if len(chunks) < 2:
-        raise ValueError("multipart body without parts")
-    for chunk in chunks[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.removeprefix(b"\r\n")
-        head, sep, data = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("multipart part without headers")
-        data = data.removesuffix(b"\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        disposition = _header_params(headers.get("content-disposition", ""))
-        field_name = disposition.get("name")
-        if field_name is None:
-            raise ValueError("multipart part without a name")
-        filename = disposition.get("filename")
-        if "filename*" in disposition:  # RFC 5987: utf-8''percent-encoded
-            filename = unquote(disposition["filename*"].split("'", 2)[-1])
-        elif filename is not None:
-            for escaped, char in _HTML5_FORM.items():
-                filename = filename.replace(escaped, char)
-        parts.append(UploadedFile(field_name, filename, headers.get("content-type"), data))
-    return parts
