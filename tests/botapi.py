@@ -409,12 +409,8 @@ def _decode(key: str, raw: str) -> Any:
         return raw
 
 
-class BotApiStandIn:
-    """A local Telegram Bot API server; use as ``async with BotApiStandIn(...) as api``.
-
-    ``api.base_url`` is what ``ApplicationBuilder.base_url`` takes. Requests with any other token
-    get 401. Must be used from the event loop it was entered in.
-    """
+class _State:
+    """What the stand-in knows: the bot, users, chats, messages, queued updates, recorded calls."""
 
     def __init__(
         self,
@@ -468,210 +464,19 @@ class BotApiStandIn:
         self._runner: web.AppRunner | None = None
         self._transports: set[int] = set()
         self._handlers: dict[str, Handler] = {}
-        for name in (
-            "getMe",
-            "getUpdates",
-            "setWebhook",
-            "deleteWebhook",
-            "setMyCommands",
-            "sendMessage",
-            "sendDocument",
-            "answerCallbackQuery",
-        ):
-            self._handlers[name] = getattr(self, "_m_" + name)
 
-    # --- lifecycle ------------------------------------------------------------------------------
+    def _fire(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
 
-    async def __aenter__(self) -> BotApiStandIn:
-        self._changed = asyncio.Event()
-        self._closing = False
-        server = web.Application(client_max_size=64 * 2**20)
-        server.router.add_route("*", "/{tail:.*}", self._serve)
-        self._runner = web.AppRunner(server, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        return self
+    @staticmethod
+    def _scope_key(scope: Any, language_code: Any) -> tuple[str, str]:
+        scope = scope or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(language_code or "")
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
-    async def aclose(self) -> None:
-        """Stop listening, end pending long polls and close every connection."""
-        self._closing = True
-        self._fire()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/bot"
-
-    @property
-    def url(self) -> str:
-        """``{base_url}{token}/``: append a method name to call it."""
-        return f"{self.base_url}{self.token}/"
-
-    # --- inspection -----------------------------------------------------------------------------
-
-    def calls(self, method: str | None = None, *, include_failed: bool = True) -> list[Call]:
-        """Every recorded call (of ``method``, if given), oldest first."""
-        return [
-            c
-            for c in self.sent
-            if (method is None or c.method == method) and (include_failed or c.ok)
-        ]
-
-    def messages(
-        self,
-        chat_id: Any,
-        *,
-        include_failed: bool = False,
-        methods: Iterable[str] = SEND_METHODS,
-    ) -> list[Call]:
-        """sendMessage/editMessageText/sendDocument calls to ``chat_id`` (successful only)."""
-        wanted = set(methods)
-        key = _chat_key(chat_id)
-        return [
-            c
-            for c in self.sent
-            if c.method in wanted and _chat_key(c.chat_id) == key and (include_failed or c.ok)
-        ]
-
-    def texts(self, chat_id: Any) -> list[str]:
-        """The raw ``text`` of every successful sendMessage to ``chat_id``."""
-        return [c.text or "" for c in self.messages(chat_id, methods=("sendMessage",))]
-
-    @property
-    def commands(self) -> list[dict[str, Any]]:
-        """The commands last set for the default scope and no language."""
-        return self.commands_for()
-
-    def commands_for(
-        self, scope: dict[str, Any] | None = None, language_code: str = ""
-    ) -> list[dict[str, Any]]:
-        return list(self.command_sets.get(self._scope_key(scope, language_code), []))
-
-    @property
-    def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates not yet confirmed by a getUpdates offset."""
-        return list(self._queue)
-
-    def message(self, chat_id: Any, message_id: int) -> dict[str, Any] | None:
-        """The current state of a message the stand-in knows (sent, edited or injected)."""
-        found = self._messages.get((_chat_key(chat_id), message_id))
-        return copy.deepcopy(found) if found else None
-
-    def clear(self) -> None:
-        """Forget recorded calls and stats (state such as messages and commands is kept)."""
-        self.sent.clear()
-        self.stats.clear()
-
-    async def wait_for(
-        self,
-        predicate: Callable[[Call], bool] | str | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented helper signature
-        *,
-        method: str | None = None,
-        chat_id: Any = None,
-        start: int = 0,
-    ) -> Call:
-        """The first recorded call (from index ``start`` on) that matches, waiting for it.
-
-        ``predicate`` may be a callable or a method name; ``method``/``chat_id`` narrow further.
-        Raises ``TimeoutError`` listing the last calls when nothing matches within ``timeout``.
-        """
-        if isinstance(predicate, str):
-            method, predicate = predicate, None
-
-        def matches(call: Call) -> bool:
-            if method is not None and call.method != method:
-                return False
-            if chat_id is not None and _chat_key(call.chat_id) != _chat_key(chat_id):
-                return False
-            return predicate is None or bool(predicate(call))
-
-        index = start
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    while index < len(self.sent):
-                        call = self.sent[index]
-                        index += 1
-                        if matches(call):
-                            return call
-                    event = self._changed
-                    await event.wait()
-        except TimeoutError:
-            recent = [c for c in self.sent if c.method != "getUpdates"][-8:]
-            raise TimeoutError(
-                f"no matching call within {timeout} s; last calls: {recent!r}"
-            ) from None
-
-    async def wait_delivered(
-        self,
-        update_id: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - same shape as wait_for
-    ) -> None:
-        """Wait until a getUpdates answer has handed ``update_id`` to the bot."""
-        try:
-            async with asyncio.timeout(timeout):
-                while update_id not in self.delivered:
-                    event = self._changed
-                    await event.wait()
-        except TimeoutError:
-            raise TimeoutError(f"update {update_id} not fetched within {timeout} s") from None
-
-    # --- behaviour ------------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        status: int,
-        description: str | None = None,
-        retry_after: int | None = None,
-        times: int = 1,
-    ) -> None:
-        """Answer the next ``times`` calls of ``method`` (or ``"*"``: any but getUpdates) with
-        an error: 429 carries ``parameters.retry_after`` (default 1), 403 says the bot was
-        blocked, 5xx the HTTP phrase, unless ``description`` says otherwise."""
-        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
-            retry_after = 1
-        queue = self._faults.setdefault(method.lower(), deque())
-        queue.extend(_Fault(status, description, retry_after) for _ in range(times))
-
-    def drop_next(self, method: str, times: int = 1) -> None:
-        """Close the connection without answering the next ``times`` calls of ``method``
-        (python-telegram-bot raises ``NetworkError``); the call is recorded with status 0."""
-        queue = self._faults.setdefault(method.lower(), deque())
-        queue.extend(_Fault(0, "connection dropped", None, drop=True) for _ in range(times))
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
-
-    def block_user(self, chat_id: Any) -> None:
-        """Every call with this ``chat_id`` answers 403 "bot was blocked by the user"."""
-        self._blocked.add(_chat_key(chat_id))
-
-    def unblock_user(self, chat_id: Any) -> None:
-        self._blocked.discard(_chat_key(chat_id))
-
-    def delay(self, method: str, seconds: float, times: int | None = None) -> None:
-        """Hold the answers of ``method`` back by ``seconds`` (the next ``times`` calls, or all
-        until ``delay(method, 0)``). The call still takes effect at once, as on Telegram when a
-        client times out."""
-        if seconds <= 0:
-            self._delays.pop(method.lower(), None)
-        else:
-            self._delays[method.lower()] = [seconds, times]
-
-    def set_handler(self, method: str, handler: Handler) -> None:
-        """Serve ``method`` with ``handler(call) -> result`` (may be async; raise BotApiError)."""
-        self._handlers[method] = handler
-
-    # --- update injection -----------------------------------------------------------------------
+class _Updates(_State):
+    """What users do, as updates queued for the bot's getUpdates: messages, presses, media."""
 
     def define_user(
         self,
@@ -893,103 +698,166 @@ class BotApiStandIn:
         upcoming = next(self._message_ids)
         self._message_ids = itertools.count(max(upcoming, used + 1))
 
-    def _fire(self) -> None:
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
 
-    # --- HTTP -----------------------------------------------------------------------------------
+class _Records(_State):
+    """What the bot did: the recorded calls, the messages it sent, and waiting for them."""
 
-    async def _serve(self, request: web.Request) -> web.StreamResponse:
-        transport = request.transport
-        if transport is not None and id(transport) not in self._transports:
-            self._transports.add(id(transport))
-            self.connections += 1
-        status, answer, drop = await self._answer(request)
-        if drop and transport is not None:
-            transport.abort()  # no answer at all: the client sees the connection go
-        payload = json.dumps(answer, ensure_ascii=False)
-        return web.Response(text=payload, status=status or 500, content_type="application/json")
+    def calls(self, method: str | None = None, *, include_failed: bool = True) -> list[Call]:
+        """Every recorded call (of ``method``, if given), oldest first."""
+        return [
+            c
+            for c in self.sent
+            if (method is None or c.method == method) and (include_failed or c.ok)
+        ]
 
-    @staticmethod
-    async def _parse_params(
-        request: web.Request,
-    ) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-        params: dict[str, Any] = {k: _decode(k, v) for k, v in request.query.items()}
-        files: dict[str, UploadedFile] = {}
-        if not request.can_read_body:
-            return params, files
-        if request.content_type == "application/json":
-            loaded = await request.json()
-            if not isinstance(loaded, dict):
-                raise ValueError("JSON body is not an object")
-            params.update(loaded)
-            return params, files
-        for key, value in (await request.post()).items():
-            if isinstance(value, web.FileField):
-                data = value.file.read()
-                files[key] = UploadedFile(key, value.filename, value.content_type, data)
-            else:
-                params[key] = _decode(key, str(value))
-        for key, value in list(params.items()):
-            if isinstance(value, str) and value.startswith("attach://"):
-                attached = files.get(value.removeprefix("attach://"))
-                if attached is not None:
-                    params[key] = attached
-        for name, upload in files.items():
-            params.setdefault(name, upload)
-        return params, files
+    def messages(
+        self,
+        chat_id: Any,
+        *,
+        include_failed: bool = False,
+        methods: Iterable[str] = SEND_METHODS,
+    ) -> list[Call]:
+        """sendMessage/editMessageText/sendDocument calls to ``chat_id`` (successful only)."""
+        wanted = set(methods)
+        key = _chat_key(chat_id)
+        return [
+            c
+            for c in self.sent
+            if c.method in wanted and _chat_key(c.chat_id) == key and (include_failed or c.ok)
+        ]
 
-    async def _answer(self, request: web.Request) -> tuple[int, dict[str, Any], bool]:
-        received = time.monotonic()
-        match = _PATH.match(request.path)
-        name = match.group(2) if match else ""
-        canonical = next((m for m in self._handlers if m.lower() == name.lower()), name)
-        call = Call(canonical, {}, request.raw_path, received, request.method)
-        drop = False
+    def texts(self, chat_id: Any) -> list[str]:
+        """The raw ``text`` of every successful sendMessage to ``chat_id``."""
+        return [c.text or "" for c in self.messages(chat_id, methods=("sendMessage",))]
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The commands last set for the default scope and no language."""
+        return self.commands_for()
+
+    def commands_for(
+        self, scope: dict[str, Any] | None = None, language_code: str = ""
+    ) -> list[dict[str, Any]]:
+        return list(self.command_sets.get(self._scope_key(scope, language_code), []))
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates not yet confirmed by a getUpdates offset."""
+        return list(self._queue)
+
+    def message(self, chat_id: Any, message_id: int) -> dict[str, Any] | None:
+        """The current state of a message the stand-in knows (sent, edited or injected)."""
+        found = self._messages.get((_chat_key(chat_id), message_id))
+        return copy.deepcopy(found) if found else None
+
+    def clear(self) -> None:
+        """Forget recorded calls and stats (state such as messages and commands is kept)."""
+        self.sent.clear()
+        self.stats.clear()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Call], bool] | str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the documented helper signature
+        *,
+        method: str | None = None,
+        chat_id: Any = None,
+        start: int = 0,
+    ) -> Call:
+        """The first recorded call (from index ``start`` on) that matches, waiting for it.
+
+        ``predicate`` may be a callable or a method name; ``method``/``chat_id`` narrow further.
+        Raises ``TimeoutError`` listing the last calls when nothing matches within ``timeout``.
+        """
+        if isinstance(predicate, str):
+            method, predicate = predicate, None
+
+        def matches(call: Call) -> bool:
+            if method is not None and call.method != method:
+                return False
+            if chat_id is not None and _chat_key(call.chat_id) != _chat_key(chat_id):
+                return False
+            return predicate is None or bool(predicate(call))
+
+        index = start
         try:
-            if match is None:
-                raise BotApiError(404, "Not Found")
-            try:
-                call.params, call.files = await self._parse_params(request)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BotApiError(400, f"Bad Request: can't parse request: {exc}") from None
-            if match.group(1) != self.token:
-                raise BotApiError(401, "Unauthorized")
-            self.stats[canonical] += 1
-            handler = self._handlers.get(canonical)
-            if handler is None:
-                raise BotApiError(404, "Not Found: method not found")
-            fault = self._take_fault(canonical)
-            if fault is not None and fault.drop:
-                drop = True
-                raise BotApiError(0, fault.description)
-            if fault is not None:
-                raise BotApiError(fault.status, fault.description, fault.retry_after)
-            if "chat_id" in call.params and _chat_key(call.chat_id) in self._blocked:
-                raise BotApiError(403, "Forbidden: bot was blocked by the user")
-            try:
-                result = handler(call)
-                if inspect.isawaitable(result):
-                    result = await result
-            except BotApiError:
-                raise
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise BotApiError(400, f"Bad Request: {exc}") from None
-            except Exception as exc:
-                raise BotApiError(500, f"Internal Server Error: {exc!r}") from None
-            call.result = result
-            status, answer = 200, {"ok": True, "result": result}
-            if canonical in {"setWebhook", "deleteWebhook"}:
-                answer["description"] = (
-                    "Webhook was set" if canonical == "setWebhook" else "Webhook was deleted"
-                )
-        except BotApiError as exc:
-            call.status, call.failed, call.error = exc.status, True, exc.description
-            status, answer = exc.status, exc.body()
-        self.sent.append(call)
-        self._fire()
-        await self._maybe_delay(canonical)
-        return status, answer, drop
+            async with asyncio.timeout(timeout):
+                while True:
+                    while index < len(self.sent):
+                        call = self.sent[index]
+                        index += 1
+                        if matches(call):
+                            return call
+                    event = self._changed
+                    await event.wait()
+        except TimeoutError:
+            recent = [c for c in self.sent if c.method != "getUpdates"][-8:]
+            raise TimeoutError(
+                f"no matching call within {timeout} s; last calls: {recent!r}"
+            ) from None
+
+    async def wait_delivered(
+        self,
+        update_id: int,
+        timeout: float = 5.0,  # noqa: ASYNC109 - same shape as wait_for
+    ) -> None:
+        """Wait until a getUpdates answer has handed ``update_id`` to the bot."""
+        try:
+            async with asyncio.timeout(timeout):
+                while update_id not in self.delivered:
+                    event = self._changed
+                    await event.wait()
+        except TimeoutError:
+            raise TimeoutError(f"update {update_id} not fetched within {timeout} s") from None
+
+
+class _Faults(_State):
+    """Telegram having a bad day: errors, dropped connections, slow answers, blocked users."""
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (or ``"*"``: any but getUpdates) with
+        an error: 429 carries ``parameters.retry_after`` (default 1), 403 says the bot was
+        blocked, 5xx the HTTP phrase, unless ``description`` says otherwise."""
+        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
+            retry_after = 1
+        queue = self._faults.setdefault(method.lower(), deque())
+        queue.extend(_Fault(status, description, retry_after) for _ in range(times))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection without answering the next ``times`` calls of ``method``
+        (python-telegram-bot raises ``NetworkError``); the call is recorded with status 0."""
+        queue = self._faults.setdefault(method.lower(), deque())
+        queue.extend(_Fault(0, "connection dropped", None, drop=True) for _ in range(times))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def block_user(self, chat_id: Any) -> None:
+        """Every call with this ``chat_id`` answers 403 "bot was blocked by the user"."""
+        self._blocked.add(_chat_key(chat_id))
+
+    def unblock_user(self, chat_id: Any) -> None:
+        self._blocked.discard(_chat_key(chat_id))
+
+    def delay(self, method: str, seconds: float, times: int | None = None) -> None:
+        """Hold the answers of ``method`` back by ``seconds`` (the next ``times`` calls, or all
+        until ``delay(method, 0)``). The call still takes effect at once, as on Telegram when a
+        client times out."""
+        if seconds <= 0:
+            self._delays.pop(method.lower(), None)
+        else:
+            self._delays[method.lower()] = [seconds, times]
+
+    def set_handler(self, method: str, handler: Handler) -> None:
+        """Serve ``method`` with ``handler(call) -> result`` (may be async; raise BotApiError)."""
+        self._handlers[method] = handler
 
     def _take_fault(self, method: str) -> _Fault | None:
         for key in (method.lower(), "*"):
@@ -1011,7 +879,9 @@ class BotApiStandIn:
                 del self._delays[method.lower()]
         await asyncio.sleep(float(seconds or 0))
 
-    # --- methods --------------------------------------------------------------------------------
+
+class _Methods(_State):
+    """The Bot API methods careerbot calls, as Telegram answers them (``_m_<method>``)."""
 
     def _m_getMe(self, call: Call) -> dict[str, Any]:
         return {
@@ -1038,11 +908,6 @@ class BotApiStandIn:
         if call.params.get("drop_pending_updates"):
             self._queue.clear()
         return True
-
-    @staticmethod
-    def _scope_key(scope: Any, language_code: Any) -> tuple[str, str]:
-        scope = scope or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), str(language_code or "")
 
     def _m_setMyCommands(self, call: Call) -> bool:
         commands = call.params.get("commands")
@@ -1112,8 +977,6 @@ class BotApiStandIn:
 
             self._queue = [u for u in self._queue if fits(u)]
         return copy.deepcopy(self._queue[:limit])
-
-    # sending
 
     def _target_chat(self, call: Call) -> Any:
         chat_id = call.params.get("chat_id")
@@ -1239,3 +1102,165 @@ class BotApiStandIn:
             raise BotApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         self._open_callbacks.discard(query_id)
         return True
+
+
+class BotApiStandIn(_Updates, _Records, _Faults, _Methods):
+    """A local Telegram Bot API server; use as ``async with BotApiStandIn(...) as api``.
+
+    ``api.base_url`` is what ``ApplicationBuilder.base_url`` takes. Requests with any other token
+    get 401. Must be used from the event loop it was entered in.
+    """
+
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        bot_username: str = "CareerStandInBot",
+        bot_first_name: str = "CareerBot",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        strict: bool = True,
+    ) -> None:
+        super().__init__(
+            token,
+            bot_username=bot_username,
+            bot_first_name=bot_first_name,
+            host=host,
+            port=port,
+            strict=strict,
+        )
+        for name in (
+            "getMe",
+            "getUpdates",
+            "setWebhook",
+            "deleteWebhook",
+            "setMyCommands",
+            "sendMessage",
+            "sendDocument",
+            "answerCallbackQuery",
+        ):
+            self._handlers[name] = getattr(self, "_m_" + name)
+
+    async def __aenter__(self) -> BotApiStandIn:
+        self._changed = asyncio.Event()
+        self._closing = False
+        server = web.Application(client_max_size=64 * 2**20)
+        server.router.add_route("*", "/{tail:.*}", self._serve)
+        self._runner = web.AppRunner(server, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop listening, end pending long polls and close every connection."""
+        self._closing = True
+        self._fire()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/bot"
+
+    @property
+    def url(self) -> str:
+        """``{base_url}{token}/``: append a method name to call it."""
+        return f"{self.base_url}{self.token}/"
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None and id(transport) not in self._transports:
+            self._transports.add(id(transport))
+            self.connections += 1
+        status, answer, drop = await self._answer(request)
+        if drop and transport is not None:
+            transport.abort()  # no answer at all: the client sees the connection go
+        payload = json.dumps(answer, ensure_ascii=False)
+        return web.Response(text=payload, status=status or 500, content_type="application/json")
+
+    @staticmethod
+    async def _parse_params(
+        request: web.Request,
+    ) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+        params: dict[str, Any] = {k: _decode(k, v) for k, v in request.query.items()}
+        files: dict[str, UploadedFile] = {}
+        if not request.can_read_body:
+            return params, files
+        if request.content_type == "application/json":
+            loaded = await request.json()
+            if not isinstance(loaded, dict):
+                raise ValueError("JSON body is not an object")
+            params.update(loaded)
+            return params, files
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                data = value.file.read()
+                files[key] = UploadedFile(key, value.filename, value.content_type, data)
+            else:
+                params[key] = _decode(key, str(value))
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                attached = files.get(value.removeprefix("attach://"))
+                if attached is not None:
+                    params[key] = attached
+        for name, upload in files.items():
+            params.setdefault(name, upload)
+        return params, files
+
+    async def _answer(self, request: web.Request) -> tuple[int, dict[str, Any], bool]:
+        received = time.monotonic()
+        match = _PATH.match(request.path)
+        name = match.group(2) if match else ""
+        canonical = next((m for m in self._handlers if m.lower() == name.lower()), name)
+        call = Call(canonical, {}, request.raw_path, received, request.method)
+        drop = False
+        try:
+            if match is None:
+                raise BotApiError(404, "Not Found")
+            try:
+                call.params, call.files = await self._parse_params(request)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BotApiError(400, f"Bad Request: can't parse request: {exc}") from None
+            if match.group(1) != self.token:
+                raise BotApiError(401, "Unauthorized")
+            self.stats[canonical] += 1
+            handler = self._handlers.get(canonical)
+            if handler is None:
+                raise BotApiError(404, "Not Found: method not found")
+            fault = self._take_fault(canonical)
+            if fault is not None and fault.drop:
+                drop = True
+                raise BotApiError(0, fault.description)
+            if fault is not None:
+                raise BotApiError(fault.status, fault.description, fault.retry_after)
+            if "chat_id" in call.params and _chat_key(call.chat_id) in self._blocked:
+                raise BotApiError(403, "Forbidden: bot was blocked by the user")
+            try:
+                result = handler(call)
+                if inspect.isawaitable(result):
+                    result = await result
+            except BotApiError:
+                raise
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise BotApiError(400, f"Bad Request: {exc}") from None
+            except Exception as exc:
+                raise BotApiError(500, f"Internal Server Error: {exc!r}") from None
+            call.result = result
+            status, answer = 200, {"ok": True, "result": result}
+            if canonical in {"setWebhook", "deleteWebhook"}:
+                answer["description"] = (
+                    "Webhook was set" if canonical == "setWebhook" else "Webhook was deleted"
+                )
+        except BotApiError as exc:
+            call.status, call.failed, call.error = exc.status, True, exc.description
+            status, answer = exc.status, exc.body()
+        self.sent.append(call)
+        self._fire()
+        await self._maybe_delay(canonical)
+        return status, answer, drop
