@@ -1,11 +1,13 @@
 """The one send policy: every request the bot makes to the Bot API is retried here, and only here.
 
-:func:`with_retries` makes at most ``SEND_ATTEMPTS`` tries, whatever went wrong:
+:func:`with_retries` tries one request until it goes through or the policy gives up:
 
-- a flood limit (429, ``RetryAfter``): wait the time Telegram names, then try again; with the rate
-  limiter on (:class:`Pacing`) every other request waits that long too, as Telegram wants;
+- a flood limit (429, ``RetryAfter``): wait the time Telegram names and try again, up to
+  ``FLOOD_WAITS`` times; with the rate limiter on (:class:`Pacing`) every other request waits
+  that long too, as Telegram wants. A flood wait is not a failure of the request, so it does not
+  use up the tries below;
 - nothing was sent (no free or no new connection, ``NotSent``) or another network error (5xx, a
-  dropped connection): back off 0.4, 0.8, 1.6 s and try again;
+  dropped connection): back off 0.4, 0.8, 1.6 s and try again, ``SEND_ATTEMPTS`` tries in all;
 - a timeout after the request left (``TimedOut``) is never repeated: Telegram may have it;
 - blocked (403, ``Forbidden``) and rejected (400, ``BadRequest``) are not retried: the same
   request again cannot help.
@@ -35,7 +37,8 @@ from bot.telegram.http import NotSent
 
 log = logging.getLogger(__name__)
 
-SEND_ATTEMPTS = 4  # tries of one request, all failures counted together
+SEND_ATTEMPTS = 4  # tries of one request against network failures
+FLOOD_WAITS = 3  # flood limits waited out for one request, besides those tries
 BACKOFF = 0.2  # seconds; the n-th retry after a network error waits BACKOFF * 2**n
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # a reminder's later tries, then every 5 minutes
 
@@ -44,21 +47,30 @@ T = TypeVar("T")
 
 async def with_retries(request: Callable[[], Awaitable[T]]) -> T:
     """Run ``request`` (one Bot API call) under the send policy; raise its last failure."""
-    for attempt in range(1, SEND_ATTEMPTS):
+    failures = floods = 0
+    while True:
         try:
             return await request()
         except RetryAfter as exc:
+            floods += 1
+            if floods > FLOOD_WAITS:
+                raise
             wait = seconds(exc.retry_after)
             log.warning("flood limit: waiting %.1f s before resending", wait)
             await asyncio.sleep(wait)
         except NotSent:  # nothing reached Telegram: sending again cannot duplicate it
-            await asyncio.sleep(BACKOFF * 2**attempt)
+            failures += 1
+            if failures >= SEND_ATTEMPTS:
+                raise
+            await asyncio.sleep(BACKOFF * 2**failures)
         except (TimedOut, BadRequest):  # may have arrived / cannot help: never repeated
             raise
         except NetworkError as exc:
-            log.warning("send failed (%s); retry %d", redact(str(exc)), attempt)
-            await asyncio.sleep(BACKOFF * 2**attempt)
-    return await request()
+            failures += 1
+            if failures >= SEND_ATTEMPTS:
+                raise
+            log.warning("send failed (%s); retry %d", redact(str(exc)), failures)
+            await asyncio.sleep(BACKOFF * 2**failures)
 
 
 async def send_text(
