@@ -60,6 +60,9 @@ class Running:
         await self.api.wait_delivered(update_id)
         await self.api.wait_for(
             lambda c: c.ok and c.method in ("sendMessage", "sendDocument"),
+            # generous: /reload re-checks all the data, ~6 s on a loaded 2-core machine; a reply
+            # that does come returns at once, so this only bounds how long a failure takes
+            timeout=30.0,
             chat_id=chat,
             start=start,
         )
