@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import logging
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+log = logging.getLogger(__name__)
 
 
 class DialogState(BaseModel):
@@ -20,3 +24,14 @@ class DialogState(BaseModel):
     slots: dict[str, str] = {}  # answers so far, by slot
     redo: list[str] = []  # slots to ask again although the profile remembers them
     picked: list[str] = []  # a multi-choice step's options toggled on so far
+
+    @classmethod
+    def load(cls, stored: str | None) -> DialogState | None:
+        """A stored run; one that no longer reads as one is dropped (the user starts over)."""
+        if not stored:
+            return None
+        try:
+            return cls.model_validate_json(stored)
+        except ValidationError:
+            log.warning("dropping a dialog state that does not load: %.200s", stored)
+            return None

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import logging
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -18,11 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from bot.dialogstate import DialogState
-
-log = logging.getLogger(__name__)
 
 MIGRATIONS: list[str] = [
     # 1: users, feedback and the questions the bot could not answer
@@ -125,26 +119,6 @@ class User:
     active: bool = True
 
 
-def _dialog(stored: str | None) -> DialogState | None:
-    """A stored dialog run; one that no longer reads as one is dropped (the user starts over)."""
-    if not stored:
-        return None
-    try:
-        return DialogState.model_validate_json(stored)
-    except ValidationError:
-        log.warning("dropping a dialog state that does not load: %.200s", stored)
-        return None
-
-
-def default_db_path() -> Path:
-    """``CAREERBOT_DB``, else ``careerbot.db`` in the user's data directory."""
-    configured = os.environ.get("CAREERBOT_DB")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "careerbot" / "careerbot.db"
-
-
 class Store:
     """A connection to the careerbot database."""
 
@@ -243,7 +217,12 @@ class Store:
             return User(user_id)
         profile, context, dialog, tz, active = row
         return User(
-            user_id, json.loads(profile), json.loads(context), _dialog(dialog), tz, bool(active)
+            user_id,
+            json.loads(profile),
+            json.loads(context),
+            DialogState.load(dialog),
+            tz,
+            bool(active),
         )
 
     def save(self, user: User) -> None:
