@@ -32,6 +32,6 @@ class DialogState(BaseModel):
             return None
         try:
             return cls.model_validate_json(stored)
-        except ValidationError:
-            log.warning("dropping a dialog state that does not load: %.200s", stored)
+        except ValidationError as exc:  # the row itself may hold what the user typed: not logged
+            log.warning("dropping a stored dialog state that does not load: %s", exc.title)
             return None
