@@ -90,12 +90,12 @@ def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
         return
     chosen: set[str] = set()
     for slots in paths(dialog):
-        shown = pick_result(dialog, slots)
-        if shown is None:
+        picked = pick_result(dialog, slots)
+        if picked is None:
             answers = ", ".join(f"{k}={v}" for k, v in slots.items())
             yield ("results",), f"dead end: no result matches {answers}"
             return
-        chosen.add(shown.id)
+        chosen.add(picked.id)
     for i, result in enumerate(dialog.results):
         if result.id not in chosen:
             yield (
