@@ -32,7 +32,8 @@ from bot.knowledge import Knowledge
 from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
-from bot.telegram_app import build_application, polling, render
+from bot.telegram.app import build_application, polling
+from bot.telegram.render import render
 
 # --- shared set-up -------------------------------------------------------------------------------
 
@@ -90,7 +91,7 @@ def check_reply(reply: Reply, what: object, export_intro: str | None = None) -> 
 
     With ``export_intro`` (the engine's replies) the reply itself must also fit one message,
     except the /export reply: the user's whole stored data as JSON, which Telegram gets as a file
-    (telegram_app.export) and never through render(). Without it (render() on its own), a long
+    (handlers.export) and never through render(). Without it (render() on its own), a long
     reply is fine as long as render() splits it well.
     """
     plain = reply.plain()
@@ -150,10 +151,10 @@ def check_state(engine: Engine, user_id: str) -> None:
     user = engine.store.user(user_id)
     json.dumps(engine.store.export(user_id))
     if user.dialog is not None:
-        assert {"id", "run", "step", "slots", "redo", "picked"} <= set(user.dialog)
-        assert user.dialog["id"] in kb.dialogs, user.dialog
+        assert {"id", "run", "step", "slots", "redo", "picked"} <= set(user.dialog.model_dump())
+        assert user.dialog.id in kb.dialogs, user.dialog
         assert engine.dialogs.active(user) is not None, f"dialog at no step: {user.dialog}"
-        assert all(isinstance(v, str) for v in user.dialog["slots"].values()), user.dialog
+        assert all(isinstance(v, str) for v in user.dialog.slots.values()), user.dialog
     topic = user.context.get("topic")
     assert topic is None or topic in kb.entries, user.context
     if user.tz is not None:
@@ -387,7 +388,7 @@ def test_the_prefixes_reach_the_places_they_are_meant_to(fresh_engine: Callable[
             buttons = run_prefix(engine, user, prefix)
             dialog = engine.store.user(user).dialog
             if number in expected:
-                assert dialog is not None and (dialog["id"], dialog["step"]) == expected[number]
+                assert dialog is not None and (dialog.id, dialog.step) == expected[number]
             if "/reminders" in prefix:
                 assert any(b.data.startswith("rd:") for b in buttons), "a reminder to delete"
 
@@ -914,7 +915,7 @@ async def test_a_failed_callback_answer_does_not_lose_the_press(kb: Knowledge, t
         reply = await api.wait_for(lambda c: c.ok, method="sendMessage", chat_id=user, start=start)
         assert "Which side of the work interests you most?" in (reply.text or ""), reply.text
         dialog = engine.store.user(str(user)).dialog
-        assert dialog is not None and dialog["step"] == "interest"
+        assert dialog is not None and dialog.step == "interest"
 
 
 async def test_a_full_length_emoji_message_is_answered_not_refused(kb: Knowledge, tmp_path: Path):
