@@ -10,8 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import utils
 
-from bot import dialogcheck
-from bot.charts import check as chartcheck
+from bot import chartcheck, dialogcheck
 from bot.schema import (
     Chart,
     Dialog,

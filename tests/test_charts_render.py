@@ -92,7 +92,7 @@ def test_start_up_does_not_import_matplotlib_until_a_picture_is_drawn(tmp_path):
         from bot.engine import Engine
         from bot.knowledge import load
         from bot.store import Store
-        from bot.telegram_app import build_application
+        from bot.telegram.app import build_application
         from bot.charts import Pictures
 
         settings = Settings(token="123456:" + "A" * 35, db_path=Path({str(tmp_path / "x.db")!r}))

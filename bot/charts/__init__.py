@@ -1,7 +1,7 @@
 """Charts: pictures of the numbers the knowledge entries state (``knowledge/charts.yaml``).
 
-The core side, free of matplotlib and of any channel: which chart illustrates an entry, the
-reply that shows one, its caption, and :class:`Pictures`, which draws a chart to a PNG once per
+The core side, free of matplotlib and of any channel: which chart illustrates an entry, its
+caption and its words, and :class:`Pictures`, which draws a chart to a PNG once per
 content hash (in a cache folder next to the database) and remembers a chart that cannot be
 drawn, so its failure is logged once and the text answer goes out without it.
 """
@@ -14,17 +14,12 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from bot.replies import Button, Reply
-
-if TYPE_CHECKING:  # bot.knowledge imports bot.charts.check: no runtime import back
-    from bot.knowledge import Knowledge
-    from bot.schema import Chart, Entry
+from bot.knowledge import Knowledge
+from bot.schema import Chart
 
 log = logging.getLogger(__name__)
 
-BUTTON = "Show as picture"
 MAX_CAPTION = 1024  # Telegram's limit for a photo caption
 _DRAWER = Path(__file__).with_name("draw.py")  # its code is part of every picture's hash
 
@@ -34,33 +29,15 @@ def chart_of(kb: Knowledge, entry_id: str) -> Chart | None:
     return next((c for c in kb.charts.values() if entry_id in c.entries), None)
 
 
-def illustrate(kb: Knowledge, entry: Entry, reply: Reply, attach: bool) -> Reply:
-    """Give an entry's reply its chart: the picture itself (``attach``, the entry's main answer)
-    and a "Show as picture" button (every reply about the entry)."""
-    chart = chart_of(kb, entry.id)
-    if chart is not None:
-        if attach:
-            reply.image = chart.id
-        feedback = next(
-            (i for i, b in enumerate(reply.buttons) if b.data.startswith("f:")), len(reply.buttons)
-        )
-        reply.buttons.insert(feedback, Button(BUTTON, f"p:{chart.id}"))
-    return reply
-
-
-def picture_reply(kb: Knowledge, chart_id: str) -> Reply | None:
-    """The reply a "Show as picture" press gets: the chart alone (its caption names the
-    sources); None for a chart that does not exist (a stale or forged button)."""
-    chart = kb.charts.get(chart_id)
-    if chart is None:
-        return None
-    return Reply("", title=chart.title, sources=_cited(kb, chart), image=chart.id)
+def cited(kb: Knowledge, chart: Chart) -> list[str]:
+    """The titles of the sources a chart's values come from, without repeats."""
+    return kb.cite([v.source for v in chart.values])
 
 
 def caption(kb: Knowledge, chart_id: str) -> str:
     """The photo's caption: title, note and sources, within Telegram's 1,024 characters."""
     chart = kb.charts[chart_id]
-    parts = [chart.title, chart.note or "", "Sources: " + "; ".join(_cited(kb, chart))]
+    parts = [chart.title, chart.note or "", "Sources: " + "; ".join(cited(kb, chart))]
     text = "\n\n".join(p for p in parts if p)
     return text if len(text) <= MAX_CAPTION else text[: MAX_CAPTION - 1].rstrip() + "…"
 
@@ -88,15 +65,11 @@ def describe(kb: Knowledge, chart_id: str) -> str:
     return "\n".join(lines)
 
 
-def _cited(kb: Knowledge, chart: Chart) -> list[str]:
-    return kb.cite([v.source for v in chart.values])
-
-
 def cache_folder(db_path: Path | str) -> Path:
     """Where drawn charts are kept: ``charts/`` beside the database (in the user's data
     directory by default; ``ask``'s in-memory store uses that default folder)."""
     if str(db_path) == ":memory:":
-        from bot.store import default_db_path
+        from bot.config import default_db_path
 
         db_path = default_db_path()
     return Path(db_path).parent / "charts"
@@ -117,7 +90,7 @@ class Pictures:
         chart = self.kb.charts[chart_id]
         digest = hashlib.sha256()
         digest.update(json.dumps(chart.model_dump(), sort_keys=True).encode())
-        digest.update(json.dumps(_cited(self.kb, chart)).encode())
+        digest.update(json.dumps(cited(self.kb, chart)).encode())
         digest.update(_DRAWER.read_bytes())
         return digest.hexdigest()[:20]
 
