@@ -13,6 +13,7 @@ from test_telegram import Running, bot_on_stand_in
 
 from bot.charts import draw
 from bot.knowledge import Knowledge
+from bot.telegram.send import BACKOFF, SEND_ATTEMPTS
 
 USER, OTHER = 5001, 5002
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -35,6 +36,9 @@ async def ask(
     if photo:
         await bot.api.wait_for(method="sendPhoto", chat_id=user, start=start, timeout=60)
     await bot.quiet(start, gap=0.3)
+    if any(c.method == "sendPhoto" and not c.ok for c in bot.api.sent[start:]):
+        # the send policy waits up to BACKOFF * 2**(SEND_ATTEMPTS - 1) s between tries
+        await bot.quiet(start, gap=BACKOFF * 2**SEND_ATTEMPTS)
     mine = [c for c in bot.api.sent[start:] if c.chat_id == user and c.ok]
     return [c for c in mine if c.method == "sendMessage"], [
         c for c in mine if c.method == "sendPhoto"
@@ -75,14 +79,23 @@ async def test_show_as_picture_sends_the_photo_alone(running: Running):
     assert not [c for c in running.api.sent[start:] if c.method == "sendMessage"]
 
 
+async def test_an_upload_that_fails_once_is_retried_by_the_send_policy(running: Running):
+    running.api.fail_next("sendPhoto", 500)
+    texts, photos = await ask(running, "how do I become a nursing home administrator")
+    assert "state-approved training program" in "".join(t.text or "" for t in texts)
+    assert len(photos_failed(running)) == 1
+    assert len(photos) == 1 and photos[0].photo is not None  # the same answer's picture
+
+
 async def test_a_failed_upload_keeps_the_text_is_logged_once_and_is_retried(
     running: Running, caplog: pytest.LogCaptureFixture
 ):
-    running.api.fail_next("sendPhoto", 500, times=2)
-    with caplog.at_level(logging.WARNING, logger="bot.telegram_photos"):
+    # every try of two answers' uploads fails: the send policy gives up on each
+    running.api.fail_next("sendPhoto", 500, times=2 * SEND_ATTEMPTS)
+    with caplog.at_level(logging.WARNING, logger="bot.telegram.photos"):
         first, _ = await ask(running, "how do I become a nursing home administrator")
         second, _ = await ask(running, "nursing home administrator license")
-    assert len(photos_failed(running)) == 2
+    assert len(photos_failed(running)) == 2 * SEND_ATTEMPTS
     for texts in (first, second):
         assert "state-approved training program" in "".join(t.text or "" for t in texts)
     logged = [r for r in caplog.records if "nha_road" in r.getMessage()]
