@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from bot import semantic
 from bot.knowledge import load
+from bot.understanding import semantic
 
 FOLDS = 5
 MAX_WRONG = 0.03

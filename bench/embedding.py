@@ -13,8 +13,8 @@ import time
 
 import numpy as np
 
-from bot.embedder import Embedder
 from bot.knowledge import load
+from bot.understanding.embedder import Embedder
 
 
 def main(level: str = "all") -> None:

@@ -19,11 +19,11 @@ from zoneinfo import ZoneInfo
 from bot import dates
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.knowledge import Knowledge
-from bot.matcher import Match, Matcher, Outcome
 from bot.reminders import KINDS, AlreadyDone, ReminderError, Reminders
 from bot.replies import Button, Reply, Turn, dump_replies, short
 from bot.schema import Detail, Entry, Step
 from bot.store import Store, User
+from bot.understanding import Match, Matcher, Outcome, build_matcher
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +37,6 @@ LEAD_UNITS = {"w": 7 * 1440, "d": 1440, "h": 60, "m": 1}
 MAX_RELATED = 4
 MAX_SUGGESTIONS = 3
 ROW_ID = re.compile(r"[0-9]{1,12}")  # ids in button data: ASCII digits that fit SQLite
-
-
-def build_matcher(kb: Knowledge) -> Matcher:
-    """A matcher over the knowledge's intents, knowing every detail name."""
-    names = {n for e in kb.entries.values() for d in e.details for n in d.names}
-    # the semantic stage (bot/semantic.py): the one hook into the engine
-    from bot.semantic import load_semantic
-
-    return Matcher(list(kb.intents.values()), kb.lexicon, names, load_semantic(kb))
 
 
 class Engine:

@@ -29,10 +29,10 @@ from telegram.ext import Application
 from bot.config import Settings
 from bot.engine import Engine, build_matcher
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
 from bot.telegram_app import build_application, polling, render
+from bot.understanding.matcher import Matcher, Outcome
 
 # --- shared set-up -------------------------------------------------------------------------------
 

@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from bot import semantic
 from bot.engine import Engine
 from bot.knowledge import Knowledge, load
+from bot.understanding import semantic
 
 
 def test_the_shipped_classifier_artifact_is_current(kb: Knowledge):
-    """A stale artifact fails here: run `python -m bot.semantic build` after changing intents/."""
+    """A stale artifact fails here: `python -m bot.understanding build` after editing intents/."""
     assert semantic.problems(kb) == []
 
 

@@ -10,9 +10,9 @@ from rapidfuzz import fuzz, process, utils
 from bot.engine import Engine
 from bot.evaluate import OOS, Example, evaluate, load_set
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE
 from bot.schema import Intent, LexiconFile
+from bot.understanding.matcher import Matcher, Outcome
 
 LABELLED = Path(__file__).parent / "data" / "labelled.yaml"
 REALISTIC = Path(__file__).parent / "data" / "realistic.yaml"

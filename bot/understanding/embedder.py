@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 MAX_TOKENS = 128  # what the model reads of a message (the user still sees all of it)
 DIM = 384
-TOKENIZER = Path(__file__).resolve().parent / "model" / "tokenizer.json"
+TOKENIZER = Path(__file__).resolve().parent.parent / "model" / "tokenizer.json"
 MODEL_ENV = "CAREERBOT_EMBEDDING_MODEL"  # another copy of model.onnx (tests point it elsewhere)
 
 Vectors = npt.NDArray[np.float32]

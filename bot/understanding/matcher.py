@@ -26,7 +26,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from bot.schema import Intent, LexiconFile
 
 if TYPE_CHECKING:
-    from bot.semantic import Semantic, Verdict
+    from bot.understanding.semantic import Semantic, Verdict
 
 # Chosen by bench/calibrate.py (cross-validation on the intents; never the labelled test set).
 CONFIDENT = 0.54  # a top score at or above this answers ...
@@ -248,7 +248,7 @@ class Matcher:
 
     def _semantic_match(self, verdict: Verdict, lexical: Match) -> Match:
         """Decide from the classifier's verdict, Rasa-fallback style."""
-        from bot.semantic import OOS
+        from bot.understanding.semantic import OOS
 
         ranked = [(c, p) for c, p in verdict.ranked if c != OOS and c in self.pooled]
         top, prob = verdict.ranked[0]
