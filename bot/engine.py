@@ -23,7 +23,14 @@ from bot.reminders import KINDS, AlreadyDone, ReminderError, Reminders
 from bot.replies import Button, Reply, Turn, dump_replies, short
 from bot.schema import Detail, Entry, Step
 from bot.store import Store, User
-from bot.understanding import Match, Matcher, Outcome, build_matcher
+from bot.understanding import (
+    Match,
+    Matcher,
+    Outcome,
+    asked_detail,
+    build_matcher,
+    names_a_detail,
+)
 
 log = logging.getLogger(__name__)
 
@@ -184,22 +191,21 @@ class Engine:
 
     def _follow_up(self, user: User, match: Match) -> tuple[Entry, Detail] | None:
         """A detail the message asks for: of the matched entry, or of the previous topic."""
-        words = set(match.words)
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")
             if entry:
-                detail = _detail_named(entry, words)
-                if detail:
-                    return entry, detail
-                if match.score >= SURE_OF_NEW_TOPIC or not _detail_named_any(
-                    self._context_entries(user), words
+                detail = asked_detail(entry, match)
+                if detail or names_a_detail(entry, match):
+                    return (entry, detail) if detail else None
+                if match.score >= SURE_OF_NEW_TOPIC or not any(
+                    names_a_detail(e, match) for e in self._context_entries(user)
                 ):
                     return None
         if len(match.words) > FOLLOW_UP_WORDS or match.outcome is Outcome.MEDICAL:
             return None
         for entry in self._context_entries(user):
-            detail = _detail_named(entry, words)
+            detail = asked_detail(entry, match)
             if detail:
                 return entry, detail
         return None
@@ -548,11 +554,3 @@ def _lead_minutes(value: str) -> int:
 
 def _feedback(entry: Entry) -> list[Button]:
     return [Button("👍 Helpful", f"f:{entry.id}:1"), Button("👎 Not helpful", f"f:{entry.id}:0")]
-
-
-def _detail_named(entry: Entry, words: set[str]) -> Detail | None:
-    return next((d for d in entry.details if words.intersection(d.names)), None)
-
-
-def _detail_named_any(entries: list[Entry], words: set[str]) -> bool:
-    return any(_detail_named(e, words) for e in entries)
