@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,20 @@ class Semantic:
 
     def classify(self, text: str) -> Verdict:
         """The verdict on one message (the model reads at most its first 128 tokens)."""
-        return self.classifier.verdict(self.embedder.embed_one(text[:4000]))
+        return self.classifier.verdict(self.embedder.embed_one(model_text(text)))
+
+
+MODEL_CHARS = 1000  # more than 128 tokens of English: the model never reads further
+
+
+def model_text(text: str) -> str:
+    """What the model reads of a message: its words, without emoji and other symbols.
+
+    The tokenizer maps an emoji to an unknown token, so a flood of them would fill the 128
+    tokens the model reads and push the words out; the user's message itself is unchanged.
+    """
+    kept = "".join(" " if unicodedata.category(c)[0] in "SC" else c for c in text[:MODEL_CHARS])
+    return " ".join(kept.split())
 
 
 _EMBEDDERS: dict[Path | None, Embedder] = {}
