@@ -248,14 +248,14 @@ class Matcher:
         the semantic classifier; without one, the lexical verdict stands.
         """
         text = text[:MAX_READ]
-        found = self._cascade(text)
+        lexical = self.lexical_match(text)
+        found = self._cascade(text, lexical)
         raw = utils.default_process(join_figures(text)).split()  # before synonyms: "levels"
         found.whole = any(w in self.whole_topic for w in raw)
         found.numbers = list(dict.fromkeys(w for w in raw if w in self.numbers))
-        return self._by_figure(found)
+        return self._by_figure(found, lexical)
 
-    def _cascade(self, text: str) -> Match:
-        lexical = self.lexical_match(text)
+    def _cascade(self, text: str, lexical: Match) -> Match:
         if self.semantic is None or lexical.outcome in (Outcome.EMPTY, Outcome.MEDICAL):
             return lexical
         if lexical.outcome is Outcome.CONFIDENT and lexical.score >= NEAR_COPY:
@@ -264,17 +264,22 @@ class Matcher:
             return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
         return self._semantic_match(self.semantic.classify(self._place_names(text)), lexical)
 
-    def _by_figure(self, found: Match) -> Match:
-        """A figure only one or two answers quote settles an unsure question among its topics.
+    def _by_figure(self, found: Match, lexical: Match) -> Match:
+        """A figure from the bot's own answers is on topic: it confirms the lexical stage's
+        confident topic when that topic's answer quotes it, and a figure only one or two
+        answers quote settles an unsure question among the top-ranked topics.
 
-        "is $101,340 the median or the average?": 101340 is in the median salary answer only.
+        "is $101,340 the median or the average?": the median salary answer quotes 101340.
         """
-        if found.outcome is not Outcome.UNSURE or not found.numbers:
+        if found.outcome not in (Outcome.UNSURE, Outcome.OFF_TOPIC) or not found.numbers:
             return found
         quoting = set.intersection(*(self.numbers[n] for n in found.numbers))
-        if not quoting or len(quoting) > FIGURE_TOPICS:
-            return found
-        for intent_id, score in found.ranked[:FIGURE_RANK]:
+        candidates = []
+        if lexical.outcome is Outcome.CONFIDENT:
+            candidates = lexical.ranked[:1]
+        if len(quoting) <= FIGURE_TOPICS and found.outcome is Outcome.UNSURE:
+            candidates += found.ranked[:FIGURE_RANK]
+        for intent_id, score in candidates:
             if intent_id in quoting:
                 ranked = [(intent_id, score)] + [r for r in found.ranked if r[0] != intent_id]
                 return Match(Outcome.CONFIDENT, ranked, found.words, found.whole, found.numbers)
