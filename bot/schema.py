@@ -210,4 +210,5 @@ class LexiconFile(Strict):
     occupations: list[str] = []
     roles: list[str] = []
     compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
+    whole_topic: list[str] = []  # words asking for a whole topic, not one detail ("both", "all")
     reminder_kinds: dict[Literal["exam", "renewal", "ceu"], list[str]] = {}  # in /remind titles
