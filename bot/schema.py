@@ -53,6 +53,12 @@ class Entry(Strict):
     details: list[Detail] = []
     sources: list[Id] = []
     related: list[Id] = []
+    # the name a reminder's title uses; without it, the title up to its first comma or bracket
+    # (set it where that would be an acronym the documents never write on its own)
+    short: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+        | None
+    ) = None
 
 
 class Button(Strict):
