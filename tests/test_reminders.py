@@ -328,4 +328,5 @@ def test_a_reminder_names_a_credential_as_the_documents_do(bot: Engine):
     for step in ("09:00", "At the time", "Done", "No, just once"):
         turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
     assert "Saved: Certified Nursing Home Administrator (CNHA) exam" in turn.plain()
-    assert "Certified Nursing Home Administrator (CNHA) exam" in bot.handle("n", "/reminders").plain()
+    listed = bot.handle("n", "/reminders").plain()
+    assert "Certified Nursing Home Administrator (CNHA) exam" in listed
