@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pgserver import PgServer, PgUnavailable
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge, default_data_dir, load
@@ -38,3 +40,26 @@ def store(tmp_path: Path) -> Iterator[Store]:
 @pytest.fixture
 def engine(kb: Knowledge, store: Store) -> Engine:
     return Engine(kb, store)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throwaway PostgreSQL server for the whole run (``tests/pgserver.py``), stopped after.
+
+    A test that needs it and cannot have it fails: it never skips, so CI cannot pass
+    without having run the PostgreSQL tests."""
+    try:
+        server = PgServer()
+        server.start()
+    except (PgUnavailable, OSError, subprocess.SubprocessError) as exc:
+        pytest.fail(f"PostgreSQL is needed and could not be started: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(pg_server: PgServer) -> str:
+    """The ``postgresql://`` URL of the test server's database (the password in it)."""
+    return pg_server.url()
