@@ -25,7 +25,7 @@ class Settings:
 
     token: str | None = None
     api_base_url: str = DEFAULT_API
-    db_path: Path = field(default_factory=default_db_path)
+    db_path: Path | str = field(default_factory=default_db_path)  # a path or postgresql:// URL
     admin_ids: frozenset[int] = frozenset()
     webhook_url: str | None = None
     webhook_secret: str | None = None

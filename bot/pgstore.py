@@ -155,7 +155,7 @@ class PgCursor:
         self.rowcount = rowcount
         self.lastrowid = lastrowid
 
-    def fetchone(self) -> tuple[Any, ...] | None:
+    def fetchone(self) -> Any:  # as sqlite3's: callers index it directly
         """The next row, or None."""
         return self._rows.pop(0) if self._rows else None
 
@@ -216,7 +216,7 @@ class PgConnection:
         try:
             psycopg.connect(self.url, connect_timeout=max(1, int(timeout))).close()
         except psycopg.Error as exc:
-            raise psycopg.OperationalError(_first_line(exc)) from None
+            raise psycopg.OperationalError(first_line(exc)) from None
         raise PoolTimeout(f"no connection within {timeout:g} s")
 
     def _migrate(self) -> None:
@@ -320,6 +320,7 @@ class PgConnection:
         self.pool.close()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an error's message (psycopg's run over several)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

@@ -1,7 +1,9 @@
-"""The SQLite store: users' profiles, dialog state and context, feedback, unanswered questions.
+"""The store: users' profiles, dialog state and context, feedback, unanswered questions.
 
-One file (``CAREERBOT_DB``), WAL mode, a versioned schema migrated at open. Every write commits
-before the method returns, so a reply that says "saved" is only sent after the data is on disk.
+``CAREERBOT_DB`` is a SQLite file (WAL mode; the default) or a ``postgresql://`` URL
+(:mod:`bot.pgstore`, for several bot processes on one server); both run the same SQL and a
+versioned schema migrated at open. Every write commits before the method returns, so a reply
+that says "saved" is only sent after the data is on disk.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import psycopg
+
+from bot import pgstore
 
 MIGRATIONS: list[str] = [
     # 1: users, feedback and the questions the bot could not answer
@@ -102,6 +108,10 @@ MIGRATIONS: list[str] = [
 REMINDER_FIELDS = ("title", "kind", "date", "time", "timezone", "repeat", "state")
 
 
+# what either backend raises when the database cannot be used
+DB_ERRORS = (sqlite3.Error, psycopg.Error)
+
+
 class StoreError(Exception):
     """The database cannot be used; the message is one line naming the file."""
 
@@ -118,9 +128,12 @@ class User:
     active: bool = True
 
 
-def default_db_path() -> Path:
-    """``CAREERBOT_DB``, else ``careerbot.db`` in the user's data directory."""
-    configured = os.environ.get("CAREERBOT_DB")
+def default_db_path() -> Path | str:
+    """``CAREERBOT_DB`` (a path, or a PostgreSQL URL kept as it is), else ``careerbot.db`` in
+    the user's data directory."""
+    configured = os.environ.get("CAREERBOT_DB", "").strip()
+    if pgstore.is_url(configured):
+        return configured
     if configured:
         return Path(configured)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -133,15 +146,26 @@ class Store:
     def __init__(
         self, path: Path | str, clock: Callable[[], float] = time.time, exclusive: bool = False
     ) -> None:
-        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works).
+        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works;
+        a ``postgresql://`` URL opens a PostgreSQL database instead).
 
-        With ``exclusive`` the store is this process's alone for as long as it is open (``run``):
-        a second process asking the same raises :class:`StoreError` instead of sending the same
-        reminders. The lock is the kernel's, so a killed process releases it.
+        With ``exclusive`` a SQLite store is this process's alone for as long as it is open
+        (``run``): a second process asking the same raises :class:`StoreError` instead of sending
+        the same reminders. The lock is the kernel's, so a killed process releases it. A
+        PostgreSQL store is shared: the processes coordinate through row and advisory locks.
         """
-        self.path = str(path)
+        self.path = str(path)  # for messages: a URL's password is replaced below
         self.clock = clock
         self._lock: Any = None
+        self.db: sqlite3.Connection | pgstore.PgConnection
+        if pgstore.is_url(self.path):
+            url, self.path = self.path, pgstore.safe_url(self.path)
+            try:
+                self.db = pgstore.PgConnection(url)
+            except psycopg.Error as exc:
+                reason = pgstore.first_line(exc)
+                raise StoreError(f"{self.path}: cannot use the database ({reason})") from None
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -152,10 +176,11 @@ class Store:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except (sqlite3.Error, OSError) as exc:
+        except (*DB_ERRORS, OSError) as exc:
             raise StoreError(f"{self.path}: cannot use the database ({exc})") from None
 
     def _migrate(self) -> None:
+        assert isinstance(self.db, sqlite3.Connection)  # PostgreSQL migrates in bot.pgstore
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise sqlite3.DatabaseError(f"schema version {version} is newer than this careerbot")
@@ -182,7 +207,7 @@ class Store:
             self._lock = None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection | pgstore.PgConnection]:
         """Group writes: all of them are committed together when the block ends, or none.
 
         Nested blocks join the outer one, so a caller can make several steps one commit.
@@ -192,7 +217,7 @@ class Store:
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise StoreError(f"{self.path}: cannot write ({exc})") from None
         try:
             yield self.db
@@ -201,18 +226,45 @@ class Store:
             raise
         try:
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             self.db.execute("ROLLBACK")
             raise StoreError(f"{self.path}: commit failed ({exc})") from None
+
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor | pgstore.PgCursor:
+        """Run one statement; a failure is a :class:`StoreError` naming the file."""
+        try:
+            return self.db.execute(sql, args)
+        except DB_ERRORS as exc:
+            what = "read" if sql.lstrip().upper().startswith("SELECT") else "write"
+            raise StoreError(f"{self.path}: {what} failed ({exc})") from None
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         try:
             self.db.execute(sql, args)
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from None
 
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may serve this store at once (PostgreSQL)."""
+        return isinstance(self.db, pgstore.PgConnection)
+
+    def after_copy(self) -> None:
+        """Rows were copied in with their ids (``migrate-store``): new ids start above them."""
+        if isinstance(self.db, pgstore.PgConnection):
+            self.db.reset_ids()
+
     def user(self, user_id: str) -> User:
-        """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`)."""
+        """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`).
+
+        Inside a transaction on PostgreSQL the user is held until it ends, so another process
+        handling the same user's next update waits: one user's updates, one at a time.
+        """
+        if isinstance(self.db, pgstore.PgConnection):
+            try:
+                self.db.lock_user(user_id)
+            except psycopg.Error as exc:
+                raise StoreError(f"{self.path}: read failed ({exc})") from None
         row = self.db.execute(
             "SELECT profile, context, dialog, tz, active FROM users WHERE id = ?", (user_id,)
         ).fetchone()
@@ -253,7 +305,7 @@ class Store:
             cursor = self.db.execute(
                 "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
             )
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from None
         return cursor.rowcount == 1
 
@@ -264,7 +316,7 @@ class Store:
                 "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
                 (user_id, chat_id, replies, self.clock()),
             )
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from None
         return int(cursor.lastrowid or 0)
 

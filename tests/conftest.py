@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 from pgserver import PgServer, PgUnavailable
 
@@ -30,9 +32,36 @@ def data_copy(tmp_path: Path) -> Path:
     return tmp_path
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``both_backends`` run once on SQLite and once on PostgreSQL; others on
+    SQLite only (the embedded default)."""
+    if "backend" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_backends") is not None
+        metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1])
+
+
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = Store(tmp_path / "careerbot.db")
+def store_location(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """Where a test's store lives: a SQLite file, or an empty schema of its own on the test
+    PostgreSQL server (a ``postgresql://`` URL), dropped after the test."""
+    if backend == "sqlite":
+        yield str(tmp_path / "careerbot.db")
+        return
+    pg: PgServer = request.getfixturevalue("pg_server")
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield f"{pg.url()}?options=-csearch_path%3D{schema}"
+    with psycopg.connect(pg.url(), autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def store(store_location: str) -> Iterator[Store]:
+    s = Store(store_location)
     yield s
     s.close()
 

@@ -12,6 +12,8 @@ from bot.knowledge import Knowledge
 from bot.reminders import MAX_REMINDERS
 from bot.store import Store
 
+pytestmark = pytest.mark.both_backends  # every test on SQLite and on PostgreSQL
+
 UTC = dt.UTC
 START = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
@@ -230,8 +232,8 @@ def test_blocked_user_is_paused_and_resumed_when_they_write(bot: Engine, clock: 
     assert len(bot.reminders.pending()) == 3 and len(bot.reminders.drain()) == 3
 
 
-def test_reminder_survives_reopening_the_database(tmp_path, kb: Knowledge, clock: Clock):
-    path = tmp_path / "r.db"
+def test_reminder_survives_reopening_the_database(store_location, kb: Knowledge, clock: Clock):
+    path = store_location
     first = Engine(kb, Store(path), clock=clock)
     assert "Saved" in first.handle("q", "/remind 2027-03-14 CMM exam").plain()
     # no close(): as if the process were killed right after replying
