@@ -12,6 +12,7 @@ from bot.config import ConfigError, Settings, load_dotenv
 from bot.embedder import ModelError
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn
+from bot.store import StoreError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="intent accuracy report on a labelled set")
     ev.add_argument("file", nargs="?", type=Path)
     ev.add_argument("--misses", action="store_true", help="list every missed question")
+    mig = sub.add_parser("migrate-store", help="copy every row from one store into an empty one")
+    mig.add_argument("source", help="SQLite file or postgresql:// URL to copy from")
+    mig.add_argument("target", help="SQLite file or postgresql:// URL to copy into (empty)")
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
@@ -37,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
             return ask_command(args.question, args.json)
         if args.command == "chat":
             return chat_command()
+        if args.command == "migrate-store":
+            from bot.migrate import migrate_store_command
+
+            return migrate_store_command(args.source, args.target)
         if args.command == "eval":
             from bot.evaluate import eval_command
 
@@ -46,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(Settings.from_env())
     except KeyboardInterrupt:
         return 130
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # a setting, or a database that cannot be used
         print(f"careerbot: {exc}", file=sys.stderr)
         return 2
     except ModelError as exc:  # the embedding model is missing or corrupt: named, exit 2

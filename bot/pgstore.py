@@ -130,6 +130,15 @@ def safe_url(url: str) -> str:
         return url.split("://", 1)[0] + "://(unreadable URL)"
 
 
+def hide_password(text: str, url: str) -> str:
+    """``text`` (an error message) with the password of ``url`` masked, should it appear."""
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        password = None
+    return text.replace(password, "***") if password else text
+
+
 def translate(sql: str) -> tuple[str, bool]:
     """SQLite's SQL as PostgreSQL's; also whether the statement should return the new id."""
     if sql.lstrip().upper().startswith("BEGIN"):
@@ -185,6 +194,12 @@ class PgConnection:
         self.url = url
         self._tx: psycopg.Connection[Any] | None = None
         self.wait = wait
+        # one connection of our own first: a server that cannot be used is one clear error,
+        # not the pool's retries and warnings
+        try:
+            psycopg.connect(url, connect_timeout=max(1, int(timeout))).close()
+        except psycopg.Error as exc:
+            raise psycopg.OperationalError(hide_password(first_line(exc), url)) from None
         self.pool = ConnectionPool(
             url,
             min_size=1,
@@ -204,20 +219,12 @@ class PgConnection:
             self.pool.open(wait=True, timeout=timeout)
         except PoolTimeout:
             self.pool.close()
-            self._raise_connect_error(timeout)
+            raise
         try:
             self._migrate()
         except BaseException:
             self.pool.close()
             raise
-
-    def _raise_connect_error(self, timeout: float) -> None:
-        """Why no connection came: one attempt of our own gives the server's reason."""
-        try:
-            psycopg.connect(self.url, connect_timeout=max(1, int(timeout))).close()
-        except psycopg.Error as exc:
-            raise psycopg.OperationalError(first_line(exc)) from None
-        raise PoolTimeout(f"no connection within {timeout:g} s")
 
     def _migrate(self) -> None:
         with self.pool.connection() as conn, conn.transaction():

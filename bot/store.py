@@ -163,7 +163,7 @@ class Store:
             try:
                 self.db = pgstore.PgConnection(url)
             except psycopg.Error as exc:
-                reason = pgstore.first_line(exc)
+                reason = pgstore.hide_password(pgstore.first_line(exc), url)
                 raise StoreError(f"{self.path}: cannot use the database ({reason})") from None
             return
         try:
