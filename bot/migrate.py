@@ -24,9 +24,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "notifications": (
         "id", "reminder_id", "user_id", "occurrence", "lead", "fire_at", "state", "sent_at",
+        "claimed_until",
     ),
     "updates": ("id", "at"),
     "outbox": ("id", "user_id", "chat_id", "replies", "created"),
+    "meta": ("key", "value"),
 }  # fmt: skip
 
 

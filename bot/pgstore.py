@@ -108,6 +108,12 @@ MIGRATIONS: list[str] = [
         created DOUBLE PRECISION NOT NULL
     );
     """,
+    # 6: the served data's version (/reload on one process, followed by the others) and a
+    # notification claim's expiry
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE notifications ADD COLUMN claimed_until DOUBLE PRECISION;
+    """,
 ]
 
 

@@ -101,6 +101,13 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL
     );
     """,
+    # 6: what several processes on one PostgreSQL store share: the served data's version
+    # (bumped by /reload, followed by the others) and a notification claim's expiry (a claim
+    # left by a process that died is taken back once it has expired, not at anyone's start-up)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE notifications ADD COLUMN claimed_until REAL;
+    """,
 ]
 
 
@@ -418,3 +425,19 @@ class Store:
                 ("unanswered", "user_id"),
             ):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+
+    def data_version(self) -> int:
+        """How many times the served data was reloaded, by any process of this store."""
+        row = self.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_data_version(self) -> int:
+        """Record a ``/reload`` for the other processes of this store; return the new version."""
+        with self.transaction():
+            row = self.execute(
+                """INSERT INTO meta (key, value) VALUES ('data_version', '1')
+                   ON CONFLICT (key) DO UPDATE
+                   SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)
+                   RETURNING value"""
+            ).fetchone()
+        return int(row[0])

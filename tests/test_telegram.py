@@ -92,7 +92,9 @@ def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @asynccontextmanager
-async def bot_on_stand_in(kb: Knowledge, db: Path, rate_limit: int) -> AsyncIterator[Running]:
+async def bot_on_stand_in(
+    kb: Knowledge, db: Path | str, rate_limit: int, data_dir: Path | None = None
+) -> AsyncIterator[Running]:
     """The real Application polling a fresh stand-in, with its store in ``db``."""
     async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
         settings = Settings(
@@ -101,6 +103,7 @@ async def bot_on_stand_in(kb: Knowledge, db: Path, rate_limit: int) -> AsyncIter
             db_path=db,
             admin_ids=frozenset({ADMIN}),
             rate_limit=rate_limit,
+            data_dir=data_dir,
         )
         engine = Engine(kb, Store(settings.db_path))
         try:
@@ -480,3 +483,33 @@ async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running
     assert len(_reminder_calls(running)) == 1
     assert _state(running, earlier.id) == "sent" and _state(running, later.id) == "pending"
     assert [j.name for j in job_queue.jobs() if j.name == f"n{later.id}"] == [f"n{later.id}"]
+
+
+@pytest.mark.both_backends
+async def test_reload_on_one_process_reaches_the_others(
+    kb: Knowledge, store_location: str, backend: str, data_copy: Path, monkeypatch
+):
+    """Two bot processes on one PostgreSQL store: /reload sent to one, both serve the new data.
+    (On SQLite one process serves a file: there is no other to tell, and it does not poll.)"""
+    monkeypatch.setattr("bot.telegram.app.RELOAD_POLL", 0.3)
+    old = "Median salary of a medical and health services manager"
+    async with (
+        bot_on_stand_in(kb, store_location, 30, data_copy) as first,
+        bot_on_stand_in(kb, store_location, 30, data_copy) as second,
+    ):
+        pay = data_copy / "knowledge" / "pay.yaml"
+        pay.write_text(pay.read_text().replace(old, "Median pay, as the sources give it"))
+        [reloaded] = await first.say("/reload", user=ADMIN)
+        assert (reloaded.text or "").startswith("Reloaded.")
+        [answer] = await first.say("salary?")
+        assert "Median pay, as the sources give it" in (answer.text or "")
+        polls = [j for j in second.app.job_queue.jobs() if j.name == "follow_reloads"]
+        if backend == "sqlite":
+            assert polls == []
+            return
+        deadline = time.monotonic() + 30
+        while second.app.bot_data["services"].data_version != 1:
+            assert time.monotonic() < deadline, "the second process never followed the reload"
+            await asyncio.sleep(0.2)
+        [answer] = await second.say("salary?")
+        assert "Median pay, as the sources give it" in (answer.text or "")

@@ -32,6 +32,7 @@ class Services:
     settled: list[int] = field(default_factory=list)  # outbox rows delivered, not yet forgotten
     reminder_sends: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_SENDS))
     online_since: float = field(default_factory=time.time)  # reminders due before it are late
+    data_version: int = 0  # the store's data version this process serves (follow_reloads)
 
 
 BotData: TypeAlias = dict[str, Services]
