@@ -15,7 +15,10 @@ next checkout, so the bot carries on by itself once the server is back.
 from __future__ import annotations
 
 import re
+import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -200,6 +203,10 @@ class PgConnection:
         self.url = url
         self._tx: psycopg.Connection[Any] | None = None
         self.wait = wait
+        # after a failure to get a connection, callers fail at once for this long instead of
+        # each waiting ``wait`` seconds: the bot's event loop is not held while the server is away
+        self.pause = 2 * wait
+        self._down_until = 0.0
         # one connection of our own first: a server that cannot be used is one clear error,
         # not the pool's retries and warnings
         try:
@@ -267,8 +274,21 @@ class PgConnection:
         query, wants_id = translate(sql)
         if self._tx is not None:
             return self._run(self._tx, query, args, wants_id)
-        with self.pool.connection(timeout=self.wait) as conn:
+        with self._checkout() as conn:
             return self._run(conn, query, args, wants_id)
+
+    @contextmanager
+    def _checkout(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection; while the server is known to be away, an error at once."""
+        if time.monotonic() < self._down_until:
+            raise psycopg.OperationalError("the database server is unavailable; retrying")
+        try:
+            with self.pool.connection(timeout=self.wait) as conn:
+                yield conn
+        except psycopg.OperationalError:
+            if self.pool.get_stats().get("pool_available", 0) == 0:
+                self._down_until = time.monotonic() + self.pause
+            raise
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> PgCursor:
         """Run one statement for each set of arguments."""
@@ -295,11 +315,19 @@ class PgConnection:
     def _begin(self) -> PgCursor:
         if self._tx is not None:
             raise psycopg.ProgrammingError("a transaction is already open")
-        conn = self.pool.getconn(timeout=self.wait)
+        if time.monotonic() < self._down_until:
+            raise psycopg.OperationalError("the database server is unavailable; retrying")
+        try:
+            conn = self.pool.getconn(timeout=self.wait)
+        except psycopg.OperationalError:
+            self._down_until = time.monotonic() + self.pause
+            raise
         try:
             conn.execute("BEGIN")
         except BaseException:
             self.pool.putconn(conn)
+            if isinstance(sys.exc_info()[1], psycopg.OperationalError):
+                self._down_until = time.monotonic() + self.pause
             raise
         self._tx = conn
         return PgCursor([], -1, None)

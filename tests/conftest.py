@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from pgserver import PgServer, PgUnavailable
+from pgserver import PgServer, PgUnavailable, fresh_schema
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge, default_data_dir, load
@@ -50,13 +48,8 @@ def store_location(backend: str, tmp_path: Path, request: pytest.FixtureRequest)
     if backend == "sqlite":
         yield str(tmp_path / "careerbot.db")
         return
-    pg: PgServer = request.getfixturevalue("pg_server")
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg.url(), autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{pg.url()}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(pg.url(), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with fresh_schema(request.getfixturevalue("pg_server")) as url:
+        yield url
 
 
 @pytest.fixture

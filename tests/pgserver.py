@@ -21,6 +21,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -171,6 +172,21 @@ class PgServer:
         """Stop the server and delete its folder."""
         self.stop("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def fresh_schema(server: PgServer, prefix: str = "t") -> Iterator[str]:
+    """A URL whose tables live in an empty schema of their own, dropped when the block ends."""
+    import psycopg
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{server.url()}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server.url(), autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 @contextlib.contextmanager

@@ -6,13 +6,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
-from pgserver import PgServer
+from pgserver import PgServer, fresh_schema
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge
@@ -22,12 +20,8 @@ from bot.store import Store
 @pytest.fixture
 def pg_url(pg_server: PgServer) -> Iterator[str]:
     """An empty schema of its own on the test server."""
-    schema = f"m_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    yield f"{pg_server.url()}?options=-csearch_path%3D{schema}"
-    with psycopg.connect(pg_server.url(), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with fresh_schema(pg_server, "m") as url:
+        yield url
 
 
 def migrate(source: str, target: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn, Call
+from pgserver import PgServer, fresh_schema
 from telegram import Chat, Message, Update, User
 from telegram.ext import Application
 
@@ -513,3 +514,37 @@ async def test_reload_on_one_process_reaches_the_others(
             await asyncio.sleep(0.2)
         [answer] = await second.say("salary?")
         assert "Median pay, as the sources give it" in (answer.text or "")
+
+
+async def test_the_database_going_away_and_coming_back(
+    kb: Knowledge, pg_server: PgServer
+) -> None:
+    """PostgreSQL stops under a running bot: a question gets the apology, the reminder due
+    meanwhile waits, and once the server is back the bot answers and sends it, once."""
+    with fresh_schema(pg_server) as url:
+        async with bot_on_stand_in(kb, url, rate_limit=30) as running:
+            [saved] = await running.say("/remind 2027-03-14 CMM exam")
+            assert "Saved" in (saved.text or "")
+            first = running.engine.reminders.pending()[0]
+            running.engine.store.db.execute(
+                "UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time() + 3, first.id)
+            )
+            await reschedule(running)
+            pg_server.stop()
+            try:
+                [sorry] = await running.say("salary?")
+                assert sorry.text == kb.responses["error"].text
+                await asyncio.sleep(4)  # the reminder falls due while the server is away
+                assert not [c for c in running.api.sent if "⏰" in (c.text or "")]
+            finally:
+                pg_server.start()
+            start = len(running.api.sent)
+            call = await running.api.wait_for(
+                lambda c: c.ok and "⏰" in (c.text or ""), start=0, timeout=30
+            )
+            assert call.chat_id == USER and "CMM exam" in (call.text or "")
+            [answer] = await running.say("salary?")
+            assert "Median salary" in (answer.text or "")
+            await running.quiet(start)
+            assert _state(running, first.id) == "sent"
+            assert len([c for c in running.api.sent if c.ok and "⏰" in (c.text or "")]) == 1
