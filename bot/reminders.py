@@ -19,6 +19,7 @@ from bot.knowledge import Knowledge
 from bot.replies import Button, Reply, short
 from bot.store import Store
 
+CLAIM_LEASE = 120.0  # seconds a claim to send a notification holds (see Reminders.claim)
 MAX_REMINDERS = 50
 MAX_TITLE = 200
 KINDS = {"exam": "exam", "renewal": "renewal", "ceu": "CEU deadline", "other": "reminder"}
@@ -358,12 +359,15 @@ class Reminders:
         """Take a pending notification for sending (committed first); False if it is not pending.
 
         A claimed notification is sent by whoever claimed it and by no one else; it goes back to
-        pending with :meth:`release` when the send fails, or at start-up after a crash.
+        pending with :meth:`release` when the send fails, or with :meth:`recover` after a crash.
+        The claim holds for ``CLAIM_LEASE`` seconds: on a store several processes share, one
+        left by a process that was killed is taken back by another once it has expired.
         """
         with self.store.transaction() as db:
             claimed = db.execute(
-                "UPDATE notifications SET state = 'sending' WHERE id = ? AND state = 'pending'",
-                (notification_id,),
+                """UPDATE notifications SET state = 'sending', claimed_until = ?
+                   WHERE id = ? AND state = 'pending'""",
+                (self.clock() + CLAIM_LEASE, notification_id),
             ).rowcount
         return claimed == 1
 
@@ -375,12 +379,22 @@ class Reminders:
                 (notification_id,),
             )
 
-    def recover(self) -> int:
-        """At start-up: notifications claimed by a process that died go back to pending."""
+    def recover(self, expired_only: bool = False) -> list[Notification]:
+        """Claims left by a process that died go back to pending; return those notifications.
+
+        At start-up on SQLite every claim is such a one (the file serves one process). With
+        ``expired_only`` (a store shared by several processes) only claims whose lease has run
+        out: the others belong to a process that may be sending right now.
+        """
         with self.store.transaction() as db:
-            return db.execute(
-                "UPDATE notifications SET state = 'pending' WHERE state = 'sending'"
-            ).rowcount
+            rows = db.execute(
+                """UPDATE notifications SET state = 'pending', claimed_until = NULL
+                   WHERE state = 'sending' AND (? = 0 OR claimed_until IS NULL
+                   OR claimed_until < ?) RETURNING id""",
+                (int(expired_only), self.clock()),
+            ).fetchall()
+        found = [self.notification(int(i)) for (i,) in rows]
+        return [n for n in found if n is not None]
 
     def mark_sent(self, notification_id: int) -> list[Notification]:
         """Record that Telegram accepted a notification; return any new ones (the next repeat)."""

@@ -9,7 +9,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge
-from bot.reminders import MAX_REMINDERS
+from bot.reminders import CLAIM_LEASE, MAX_REMINDERS
 from bot.store import Store
 
 pytestmark = pytest.mark.both_backends  # every test on SQLite and on PostgreSQL
@@ -308,5 +308,22 @@ def test_a_notification_is_claimed_by_one_sender_only(bot: Engine):
     assert bot.reminders.claim(first.id)
     assert not bot.reminders.claim(first.id), "a second sender gets nothing to send"
     assert first.id not in [n.id for n in bot.reminders.pending()]
-    assert bot.reminders.recover() == 1, "a claim left by a dead process goes back to pending"
+    assert [n.id for n in bot.reminders.recover()] == [first.id], (
+        "a claim left by a dead process goes back to pending"
+    )
     assert first.id in [n.id for n in bot.reminders.pending()]
+
+
+def test_on_a_shared_store_a_claim_is_taken_back_only_when_its_lease_ran_out(
+    bot: Engine, clock: Clock
+):
+    """Several processes: one that starts must not take the claims of one that is sending."""
+    bot.handle("s", "/remind 2027-03-14 CMM exam")
+    first = bot.reminders.pending()[0]
+    assert bot.reminders.claim(first.id)
+    clock.now += CLAIM_LEASE - 1
+    assert bot.reminders.recover(expired_only=True) == [], "its owner may still be sending"
+    assert not bot.reminders.claim(first.id)
+    clock.now += 2  # the owner was killed: nobody renewed or finished the claim
+    assert [n.id for n in bot.reminders.recover(expired_only=True)] == [first.id]
+    assert bot.reminders.claim(first.id), "now another sender may take it"

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
+RECLAIM_EVERY = 30.0  # seconds between looks for expired claims (shared stores only)
 STORE_RETRY = 5.0  # seconds before trying again while the store (a database server) is away
 
 
@@ -87,9 +88,12 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("reminders need python-telegram-bot's job-queue extra")
-    recovered = reminders.recover()  # claimed by a process that died before sending: resend
+    shared = services_of(application).engine.store.shared
+    # claimed by a process that died before sending: resend (on a shared store, only claims
+    # whose lease ran out; the reclaim job takes the others back when theirs do)
+    recovered = reminders.recover(expired_only=shared)
     if recovered:
-        log.info("%d reminder messages were being sent when the bot stopped", recovered)
+        log.info("%d reminder messages were being sent when a bot stopped", len(recovered))
     now = time.time()
     soon = reminders.pending(until=now + HORIZON)
     reminders.drain()
@@ -98,6 +102,25 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
     if not job_queue.get_jobs_by_name("refill"):
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
+    if shared and not job_queue.get_jobs_by_name("reclaim"):
+        job_queue.run_repeating(
+            reclaim, interval=RECLAIM_EVERY, first=RECLAIM_EVERY, name="reclaim"
+        )
+
+
+async def reclaim(context: BotContext) -> None:
+    """On a shared store: send what a process that was killed had claimed, once its lease ran
+    out (the claim's owner may be alive and sending until then)."""
+    if context.job_queue is None:
+        return
+    try:
+        taken = context.services.engine.reminders.recover(expired_only=True)
+    except (StoreError, *DB_ERRORS) as exc:
+        log.warning("could not look for expired claims: %s", exc)
+        return
+    if taken:
+        log.info("%d reminder messages left by a stopped bot are sent again", len(taken))
+        schedule(context.job_queue, taken, moved=True)
 
 
 async def refill(context: BotContext) -> None:
