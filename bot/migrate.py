@@ -27,7 +27,7 @@ TABLES: dict[str, tuple[str, ...]] = {
         "claimed_until",
     ),
     "updates": ("id", "at"),
-    "outbox": ("id", "user_id", "chat_id", "replies", "created"),
+    "outbox": ("id", "user_id", "chat_id", "replies", "created", "claimed_until"),
     "meta": ("key", "value"),
 }  # fmt: skip
 

@@ -111,11 +111,12 @@ MIGRATIONS: list[str] = [
         created DOUBLE PRECISION NOT NULL
     );
     """,
-    # 6: the served data's version (/reload on one process, followed by the others) and a
-    # notification claim's expiry
+    # 6: the served data's version (/reload on one process, followed by the others) and the
+    # expiry of a claim to send a notification or owed replies
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ALTER TABLE notifications ADD COLUMN claimed_until DOUBLE PRECISION;
+    ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION;
     """,
 ]
 

@@ -102,17 +102,21 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 6: what several processes on one PostgreSQL store share: the served data's version
-    # (bumped by /reload, followed by the others) and a notification claim's expiry (a claim
-    # left by a process that died is taken back once it has expired, not at anyone's start-up)
+    # (bumped by /reload, followed by the others) and the expiry of a claim to send a
+    # notification or owed replies (one left by a process that died is taken back once it has
+    # expired, not at anyone's start-up)
     """
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ALTER TABLE notifications ADD COLUMN claimed_until REAL;
+    ALTER TABLE outbox ADD COLUMN claimed_until REAL;
     """,
 ]
 
 
 REMINDER_FIELDS = ("title", "kind", "date", "time", "timezone", "repeat", "state")
 
+
+OUTBOX_LEASE = 60.0  # seconds owed replies are held by the process that sends them
 
 # what either backend raises when the database cannot be used
 DB_ERRORS = (sqlite3.Error, psycopg.Error)
@@ -307,12 +311,25 @@ class Store:
         """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
         try:
             cursor = self.db.execute(
-                "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
-                (user_id, chat_id, replies, self.clock()),
+                """INSERT INTO outbox (user_id, chat_id, replies, created, claimed_until)
+                   VALUES (?, ?, ?, ?, ?)""",
+                (user_id, chat_id, replies, self.clock(), self.clock() + OUTBOX_LEASE),
             )
         except DB_ERRORS as exc:
             raise StoreError(f"{self.path}: write failed ({exc})") from None
         return int(cursor.lastrowid or 0)
+
+    def claim_owed(self, outbox_id: int) -> bool:
+        """Take owed replies for sending again, unless another process holds them (its claim
+        has not expired: it is sending them now, or was until ``OUTBOX_LEASE`` ago)."""
+        now = self.clock()
+        with self.transaction():
+            taken = self.execute(
+                """UPDATE outbox SET claimed_until = ? WHERE id = ?
+                   AND (claimed_until IS NULL OR claimed_until < ?)""",
+                (now + OUTBOX_LEASE, outbox_id, now),
+            ).rowcount
+        return taken == 1
 
     def owed(self, older_than: float = 0.0) -> list[tuple[int, str, str]]:
         """Replies still owed (id, chat id, JSON), oldest first; only those at least
