@@ -21,6 +21,7 @@ from typing import Any
 import psycopg
 
 from bot import pgstore
+from bot.dialogstate import DialogState
 
 MIGRATIONS: list[str] = [
     # 1: users, feedback and the questions the bot could not answer
@@ -133,7 +134,7 @@ class User:
     id: str
     profile: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
-    dialog: dict[str, Any] | None = None
+    dialog: DialogState | None = None
     tz: str | None = None
     active: bool = True
 
@@ -237,10 +238,7 @@ class Store:
             raise StoreError(f"{self.path}: {what} failed ({exc})") from None
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
-        try:
-            self.db.execute(sql, args)
-        except DB_ERRORS as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        self.execute(sql, args)
 
     @property
     def shared(self) -> bool:
@@ -273,7 +271,7 @@ class Store:
             user_id,
             json.loads(profile),
             json.loads(context),
-            json.loads(dialog) if dialog else None,
+            DialogState.load(dialog),
             tz,
             bool(active),
         )
@@ -291,7 +289,7 @@ class Store:
                 self.clock(),
                 json.dumps(user.profile),
                 json.dumps(user.context),
-                json.dumps(user.dialog) if user.dialog is not None else None,
+                json.dumps(user.dialog.model_dump()) if user.dialog is not None else None,
                 user.tz,
                 int(user.active),
             ),
@@ -299,24 +297,18 @@ class Store:
 
     def claim_update(self, update_id: int) -> bool:
         """Record a Telegram update as handled; False if it was handled before."""
-        try:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
-            )
-        except DB_ERRORS as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        cursor = self.execute(
+            "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
+        )
         return cursor.rowcount == 1
 
     def owe(self, user_id: str, chat_id: str, replies: str) -> int:
         """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
-        try:
-            cursor = self.db.execute(
-                """INSERT INTO outbox (user_id, chat_id, replies, created, claimed_until)
-                   VALUES (?, ?, ?, ?, ?)""",
-                (user_id, chat_id, replies, self.clock(), self.clock() + OUTBOX_LEASE),
-            )
-        except DB_ERRORS as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        cursor = self.execute(
+            """INSERT INTO outbox (user_id, chat_id, replies, created, claimed_until)
+               VALUES (?, ?, ?, ?, ?)""",
+            (user_id, chat_id, replies, self.clock(), self.clock() + OUTBOX_LEASE),
+        )
         return int(cursor.lastrowid or 0)
 
     def claim_owed(self, outbox_id: int) -> bool:
@@ -400,7 +392,7 @@ class Store:
             "user": user.id,
             "profile": user.profile,
             "context": user.context,
-            "dialog": user.dialog,
+            "dialog": user.dialog.model_dump() if user.dialog else None,
             "timezone": user.tz,
             "feedback": [
                 {"entry": e, "helpful": bool(h)}

@@ -85,3 +85,12 @@ def pg_server() -> Iterator[PgServer]:
 def pg_dsn(pg_server: PgServer) -> str:
     """The ``postgresql://`` URL of the test server's database (the password in it)."""
     return pg_server.url()
+
+
+@pytest.fixture(autouse=True)
+def no_engine_failures(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """The engine answers any failure with an apology and logs it: a test fails on such a log,
+    so the property tests still catch what would otherwise crash."""
+    yield
+    failures = [r for r in caplog.records if r.name == "bot.engine" and r.levelno >= 40]
+    assert not failures, f"the engine failed: {failures[0].getMessage()}\n{failures[0].exc_text}"
