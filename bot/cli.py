@@ -12,6 +12,7 @@ from bot.charts import cache_folder
 from bot.config import ConfigError, Settings, redact
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn
+from bot.store import StoreError
 from bot.understanding import ModelError
 
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     ev = sub.add_parser("eval", help="intent accuracy report on a labelled set")
     ev.add_argument("file", nargs="?", type=Path)
     ev.add_argument("--misses", action="store_true", help="list every missed question")
+    mig = sub.add_parser("migrate-store", help="copy every row from one store into an empty one")
+    mig.add_argument("source", help="SQLite file or postgresql:// URL to copy from")
+    mig.add_argument("target", help="SQLite file or postgresql:// URL to copy into (empty)")
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -41,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
             from bot.chat import run_chat
 
             return run_chat(settings)
+        if args.command == "migrate-store":
+            from bot.migrate import migrate_store_command
+
+            return migrate_store_command(args.source, args.target)
         if args.command == "eval":
             from bot.evaluate import eval_command
 
@@ -50,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_command(settings)
     except KeyboardInterrupt:
         return 130
-    except ConfigError as exc:
+    except (ConfigError, StoreError) as exc:  # a setting, or a database that cannot be used
         print(f"careerbot: {exc}", file=sys.stderr)
         return 2
     except ModelError as exc:  # the embedding model is missing or corrupt: named, exit 2

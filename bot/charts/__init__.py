@@ -66,9 +66,10 @@ def describe(kb: Knowledge, chart_id: str) -> str:
 
 
 def cache_folder(db_path: Path | str) -> Path:
-    """Where drawn charts are kept: ``charts/`` beside the database (in the user's data
-    directory by default; ``ask``'s in-memory store uses that default folder)."""
-    if str(db_path) == ":memory:":
+    """Where drawn charts are kept: ``charts/`` beside the database file (in the user's data
+    directory for ``ask``'s in-memory store and for a PostgreSQL store)."""
+    # an in-memory store, or a PostgreSQL server (no folder of its own): the default data folder
+    if str(db_path) == ":memory:" or str(db_path).startswith(("postgresql:", "postgres:")):
         from bot.config import default_db_path
 
         db_path = default_db_path()

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.reminders import rules
 from bot.reminders.models import (
+    CLAIM_LEASE,
     MAX_REMINDERS,
     SNOOZE,
     AlreadyDone,
@@ -98,9 +99,19 @@ class Notifications:
         """Take a pending notification for sending (committed first); False if it is not pending.
 
         A claimed notification is sent by whoever claimed it and by no one else; it goes back to
-        pending with :meth:`release` when the send fails, or at start-up after a crash.
+        pending with :meth:`release` when the send fails, or with :meth:`recover` after a crash.
+        The claim holds for ``CLAIM_LEASE`` seconds: on a store several processes share, one
+        left by a process that was killed is taken back by another once it has expired.
         """
-        return self._set_state(notification_id, "pending", "sending") == 1
+        with self.store.transaction():
+            return (
+                self.store.execute(
+                    """UPDATE notifications SET state = 'sending', claimed_until = ?
+                       WHERE id = ? AND state = 'pending'""",
+                    (self.clock() + CLAIM_LEASE, notification_id),
+                ).rowcount
+                == 1
+            )
 
     def release(self, notification_id: int) -> None:
         """Put a claimed notification back to pending (its send failed and will be retried)."""
@@ -113,12 +124,22 @@ class Notifications:
                 (new, notification_id, old),
             ).rowcount
 
-    def recover(self) -> int:
-        """At start-up: notifications claimed by a process that died go back to pending."""
+    def recover(self, expired_only: bool = False) -> list[Notification]:
+        """Claims left by a process that died go back to pending; return those notifications.
+
+        At start-up on SQLite every claim is such a one (the file serves one process). With
+        ``expired_only`` (a store shared by several processes) only claims whose lease has run
+        out: the others belong to a process that may be sending right now.
+        """
         with self.store.transaction():
-            return self.store.execute(
-                "UPDATE notifications SET state = 'pending' WHERE state = 'sending'"
-            ).rowcount
+            rows = self.store.execute(
+                """UPDATE notifications SET state = 'pending', claimed_until = NULL
+                   WHERE state = 'sending' AND (? = 0 OR claimed_until IS NULL
+                   OR claimed_until < ?) RETURNING id""",
+                (int(expired_only), self.clock()),
+            ).fetchall()
+        found = [self.notification(int(i)) for (i,) in rows]
+        return [n for n in found if n is not None]
 
     def pause_user(self, user_id: str) -> None:
         """Hold a user's notifications (they blocked the bot); nothing is deleted."""

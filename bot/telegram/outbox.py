@@ -90,4 +90,6 @@ async def resend_owed(context: BotContext) -> None:
     for outbox_id, chat, data in svc.engine.store.owed(older_than):
         if outbox_id in svc.owed_in_flight or outbox_id in svc.settled:
             continue
+        if svc.engine.store.shared and not svc.engine.store.claim_owed(outbox_id):
+            continue  # another replica is sending these (or was, less than a lease ago)
         await send_replies(context, int(chat), load_replies(data), outbox_id)
