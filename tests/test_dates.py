@@ -143,29 +143,41 @@ def test_a_date_without_a_year_is_the_next_one_and_says_so(text, expected, note)
 
 
 @pytest.mark.parametrize(
-    ("text", "expected", "note"),
+    ("text", "expected", "note", "alternative"),
     [
         (
             "3/4/2027",
             date(2027, 3, 4),
             "I read 3/4/2027 as 4 March 2027 (month/day, US style).",
+            date(2027, 4, 3),
         ),
         (
             "03/04/27",
             date(2027, 3, 4),
             "I read 03/04/27 as 4 March 2027 (month/day, US style).",
+            date(2027, 4, 3),
         ),
         (
             "14/3/2027",
             date(2027, 3, 14),
             "I read 14/3/2027 as 14 March 2027 (day/month, as there is no month 14).",
+            None,
         ),
-        ("5/5/2027", date(2027, 5, 5), None),  # both readings agree: nothing to explain
-        ("1/31/2027", date(2027, 1, 31), None),
+        ("5/5/2027", date(2027, 5, 5), None, None),  # both readings agree: nothing to explain
+        ("1/31/2027", date(2027, 1, 31), None, None),
+        # the other reading is in the past: nothing to offer, the note still says how it was read
+        (
+            "12/11/2026",
+            date(2026, 12, 11),
+            "I read 12/11/2026 as 11 December 2026 (month/day, US style).",
+            None,
+        ),
     ],
 )
-def test_slashed_dates_are_us_style_and_ambiguity_is_explained(text, expected, note):
-    assert parse_date(text, TODAY) == ParsedDate(expected, note)
+def test_slashed_dates_are_us_style_and_the_other_reading_is_offered(
+    text, expected, note, alternative
+):
+    assert parse_date(text, TODAY) == ParsedDate(expected, note, alternative)
 
 
 def test_dots_are_day_month_year():
@@ -201,7 +213,7 @@ def test_impossible_dates_say_why(text, message):
 
 @pytest.mark.parametrize(
     "text",
-    ["soonish", "", "   ", "march", "14 blah 2027", "14/3", "in three weeks", "next friday"],
+    ["soonish", "", "   ", "14 blah 2027", "two weeks before", "the day before", "someday"],
 )
 def test_unreadable_dates(text):
     with pytest.raises(DateError) as caught:
