@@ -112,6 +112,7 @@ _WEEKDAY = re.compile(r"(?:(this coming|this|next|coming) )?([a-z]+)")
 _PERIOD_EDGE = re.compile(r"(end|start|beginning|middle) of (?:the |this )?(next )?(month|year)")
 _MONTH_EDGE = re.compile(r"(end|start|beginning|middle|mid) (?:of )?([a-z]+)(?: (\d{4}))?")
 _PERIOD_END = {"eom": "month", "eoy": "year", "month end": "month", "year end": "year"}
+_PERIOD_END |= {"month-end": "month", "year-end": "year"}
 _DAY_OF_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
 _MONTH_ONLY = re.compile(r"(?:(next|this|coming|this coming) )?([a-z]+)(?:,? (?:of )?(\d{4}))?")
 _DAY_PART_TIME = re.compile(
@@ -186,8 +187,10 @@ def read_date(text: str, today: datetime.date) -> ParsedDate | MonthOnly:
     is over), nothing beyond the 10-year horizon.
     """
     typed = _clean(text)
+    for prefix in ("on ", "by "):  # "on March 14", "by the end of the month"
+        if typed[: len(prefix)].lower() == prefix:
+            typed = typed[len(prefix) :].lstrip()
     words = " ".join(typed.lower().replace(",", " ").split())
-    words = words.removeprefix("on ").removeprefix("by ")
     parsed = _read_with_time(words, typed, today)
     if parsed is None:
         raise UnreadableDate(_UNREADABLE_DATE)
