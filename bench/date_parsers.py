@@ -100,6 +100,36 @@ def run_one(parser: str, rounds: int) -> dict[str, object]:
     }
 
 
+def reader_cost(rounds: int) -> dict[str, float]:
+    """Microseconds per message of RequestReader.read, for requests and for other messages."""
+    sys.path.insert(0, str(ROOT))
+    from zoneinfo import ZoneInfo
+
+    from bot.knowledge import load
+    from bot.reminder_request import RequestReader
+
+    words = load().reminder_words
+    assert words is not None
+    reader = RequestReader(words)
+    zone = ZoneInfo(ZONE)
+    now = dt.datetime.combine(TODAY, dt.time(10, 0), zone)
+    requests = [f"remind me about my cmm exam {text}" for text, _ in PHRASES]
+    others = [
+        "how long is FACHE valid",
+        "what does renewing the CPHQ involve",
+        "how do i become a nursing home administrator and what does it pay in delaware",
+        "salry?",
+    ]
+    cost = {}
+    for name, texts in (("request", requests), ("other", others)):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            for text in texts:
+                reader.read(text, zone, now)
+        cost[name] = (time.perf_counter() - started) / (rounds * len(texts)) * 1e6
+    return cost
+
+
 def _vm(name: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(name + ":"):
@@ -111,8 +141,11 @@ def main() -> None:
     """Run each parser in its own interpreter and print one table."""
     args = argparse.ArgumentParser(description=__doc__)
     args.add_argument("--rounds", type=int, default=20)
-    args.add_argument("--one", choices=("dates", "dateparser"), help=argparse.SUPPRESS)
+    args.add_argument("--one", choices=("dates", "dateparser", "reader"), help=argparse.SUPPRESS)
     opts = args.parse_args()
+    if opts.one == "reader":
+        print(json.dumps(reader_cost(opts.rounds)))
+        return
     if opts.one:
         print(json.dumps(run_one(opts.one, opts.rounds)))
         return
@@ -142,6 +175,18 @@ def main() -> None:
         )
     for row in rows:
         print(f"{row['parser']} misread: {', '.join(map(repr, row['wrong'])) or 'none'}")
+    done = subprocess.run(
+        [sys.executable, __file__, "--one", "reader", "--rounds", str(opts.rounds)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    cost = json.loads(done.stdout)
+    print(
+        f"RequestReader.read: {cost['request']:.0f} µs per reminder request, "
+        f"{cost['other']:.0f} µs per other message"
+    )
 
 
 if __name__ == "__main__":

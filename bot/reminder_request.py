@@ -26,6 +26,7 @@ MAX_LEAD_WORDS = 4  # "a couple of weeks"
 MAX_TITLE = 80
 BEFORE_WORDS = ("in advance", "before", "prior", "ahead", "beforehand", "early", "earlier", "out")
 AT_THE_TIME = ("on the day", "the morning of", "day of", "at the time", "same day", "on the date")
+SOON_UNITS = ("hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins")
 LIST_JOINS = frozenset({"and", "or", "&", "+", "then", "also", "plus"})
 # Said as a lead time, a day before in the evening is still "1 day before".
 LEAD_DAYS = {"the day": 1, "the night": 1, "the evening": 1, "the week": 7, "the month": 30}
@@ -140,6 +141,9 @@ class RequestReader:
         vocabulary.update({"weeks", "months", "minutes", "hours"})
         self.vocabulary = {w for w in vocabulary if w.isalpha()}
         self.known = set(words.never_corrected) | self.vocabulary
+        self.by_letter: dict[str, list[str]] = {}
+        for known in sorted(self.vocabulary):
+            self.by_letter.setdefault(known[0], []).append(known)
 
     # --- the whole message ------------------------------------------------------------------
 
@@ -163,7 +167,7 @@ class RequestReader:
         notes: list[str] = []
         repeat = self._repeat(message, notes)
         leads = self._leads(message, notes)
-        day = self._date(message, today)
+        day = self._soon(message, zone, now) or self._date(message, today)
         if not strong and day is None and not leads:
             return NOT_A_REQUEST
         at, at_note = (day.at, day.at_note) if day and day.at else self._time(message)
@@ -219,14 +223,13 @@ class RequestReader:
         """A misspelt date or trigger word ("tommorow", "remidn", "wendesday") made right."""
         if len(word) < 5 or not word.isalpha() or word in self.known:
             return word
-        if any(
-            word.startswith(v) and word[len(v) :] in ("s", "ed", "ing") for v in self.vocabulary
-        ):
+        candidates = self.by_letter.get(word[0], [])
+        if any(word.startswith(v) and word[len(v) :] in ("s", "ed", "ing") for v in candidates):
             return word  # "reminds" and "reminded" are words of their own
         limit = 2 if len(word) >= 8 else 1
         best, distance = word, limit + 1
-        for known in self.vocabulary:
-            if known[0] == word[0] and abs(len(known) - len(word)) <= limit:
+        for known in candidates:
+            if abs(len(known) - len(word)) <= limit:
                 d = DamerauLevenshtein.distance(word, known, score_cutoff=limit)
                 if d < distance:
                     best, distance = known, d
@@ -348,7 +351,32 @@ class RequestReader:
                     message.take(start, end)
                     return _FoundDate(None, str(exc))
                 message.take(start, end)
+                if " ".join(window) == "next year":  # "next year ... in November"
+                    month = self._date(message, today)
+                    if month is not None and isinstance(month.value, dates.MonthOnly):
+                        year, name = today.year + 1, dates.MONTHS[month.value.month - 1]
+                        note = f"I took {name} next year to mean {name} {year}."
+                        return _FoundDate(dates.MonthOnly(year, month.value.month, note), None)
                 return _FoundDate(value, None)
+        return None
+
+    def _soon(self, message: _Message, zone: ZoneInfo, now: dt.datetime) -> _FoundDate | None:
+        """ "in 2 hours", "in 30 minutes": a moment later today (or tomorrow)."""
+        words = message.words
+        for start in range(len(words)):
+            for size in (4, 3):
+                end = start + size
+                if not message.free(start, end) or words[start] != "in":
+                    continue
+                text = message.text(start + 1, end)
+                delta = dates.parse_duration(text)
+                if delta is None or not text.endswith(SOON_UNITS) or not delta:
+                    continue
+                moment = (now + delta).astimezone(zone)
+                message.take(start, end)
+                at = moment.time().replace(second=0, microsecond=0)
+                note = f"In {text}: {at:%H:%M}."
+                return _FoundDate(dates.ParsedDate(moment.date(), None, None, at, note), None)
         return None
 
     def _time(self, message: _Message) -> tuple[dt.time | None, str | None]:

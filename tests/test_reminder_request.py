@@ -272,6 +272,20 @@ REQUESTS: list[tuple[str, dict[str, Any]]] = [
             "leads": (180,),
         },
     ),
+    (
+        "my fache is up for renewal next year, remind me in november",
+        {"credential": "cert_fache", "kind": "renewal", "month": (2027, 11)},
+    ),
+    (
+        "remind me in 30 mins to call the ache office",
+        {
+            "kind": "other",
+            "title": "Call the ache office",
+            "date": D(2026, 12, 2),
+            "time": T(10, 30),
+        },
+    ),
+    ("ping me abt ceus due end of jan", {"kind": "ceu", "title": "Ceus", "date": D(2027, 1, 31)}),
 ]
 
 NOT_REQUESTS = [
