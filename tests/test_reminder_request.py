@@ -490,3 +490,20 @@ def test_the_words_are_data_a_curator_can_extend(kb: Knowledge, tmp_path: Path):
     text = "put in my calendar my cmm exam on 2027-03-14"
     assert not RequestReader(kb.reminder_words).read(text, ZONE, NOW).is_request
     assert RequestReader(words).read(text, ZONE, NOW).credential == "cert_cmm"
+
+
+def test_no_knowledge_question_the_bot_is_measured_on_starts_a_reminder(reader, kb: Knowledge):
+    """The labelled and realistic sets, the intents' examples and the off-topic examples."""
+    import yaml
+
+    data = Path(__file__).parent / "data"
+    questions = [
+        example["text"]
+        for name in ("labelled.yaml", "realistic.yaml")
+        for example in yaml.safe_load((data / name).read_text())["examples"]
+    ]
+    questions += [e for intent in kb.intents.values() for e in intent.examples]
+    questions += kb.out_of_scope
+    assert len(questions) > 3000
+    started = [q for q in questions if reader.read(q, ZONE, NOW).is_request]
+    assert started == []
