@@ -4,9 +4,9 @@
    writer processes on the same file (SQLite allows one writer at a time).
 2. The store's own transactions: ``Engine.handle`` of a question (one commit each) per second,
    the bytes a user and a handled update take on disk.
-3. Start-up scheduling of pending reminders: ``bot.delivery.schedule`` for N pending notifications
-   all due within the hour (each one becomes a JobQueue job; until commit 2c0b633 each was first
-   looked up by name among all jobs, which made this quadratic).
+3. Start-up scheduling of pending reminders: ``bot.telegram.delivery.schedule`` for N pending
+   notifications all due within the hour (each one becomes a JobQueue job; until commit 2c0b633
+   each was first looked up by name among all jobs, which made this quadratic).
 
 Run: .venv/bin/python bench/limits.py [--seconds 3] [--schedule 1000,2000,4000,10000]
 """
@@ -97,8 +97,8 @@ def update_row_bytes(folder: Path, rows: int = 200_000) -> float:
 async def schedule_time(count: int) -> float:
     from telegram.ext import Application
 
-    from bot.delivery import schedule
     from bot.reminders import Notification
+    from bot.telegram.delivery import schedule
 
     app = Application.builder().token(DEFAULT_TOKEN).build()
     assert app.job_queue is not None

@@ -170,7 +170,7 @@ def plan_users(users: int, kind: str, db: Path) -> tuple[list[list[Step]], list[
     from bot.evaluate import load_set
     from bot.knowledge import load
     from bot.store import Store
-    from bot.telegram_app import render
+    from bot.telegram.render import render
 
     kb = load()
     questions = [e.text for e in load_set(ROOT / "tests" / "data" / "labelled.yaml")]
@@ -316,7 +316,7 @@ async def run_config(cfg: Config) -> Result:
     from bot.engine import Engine
     from bot.knowledge import load
     from bot.store import Store
-    from bot.telegram_app import build_application, post_init
+    from bot.telegram.app import build_application, post_init
 
     logging.basicConfig(level=logging.WARNING)
     result = Result(cfg.mode, cfg.users, cfg.rate_limit, cfg.script)

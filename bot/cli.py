@@ -1,4 +1,4 @@
-"""The command line: ``chat``, ``ask``, ``run``, ``check``, ``eval`` (see DESIGN.md)."""
+"""The command line: ``chat``, ``ask``, ``run``, ``check``, ``eval`` (docs/interface.md)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot.config import ConfigError, Settings, load_dotenv
+from bot.config import ConfigError, Settings, redact
 from bot.embedder import ModelError
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn
@@ -16,7 +16,6 @@ from bot.replies import Turn
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run one command; return the exit code."""
-    load_dotenv()
     parser = argparse.ArgumentParser(prog="careerbot", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("chat", help="talk to the bot in the terminal")
@@ -31,19 +30,22 @@ def main(argv: list[str] | None = None) -> int:
     ev.add_argument("--misses", action="store_true", help="list every missed question")
     args = parser.parse_args(argv)
     try:
+        settings = Settings.from_env()
         if args.command == "check":
-            return check_command(args.dir or default_data_dir())
+            return check_command(args.dir or settings.data_dir or default_data_dir())
         if args.command == "ask":
-            return ask_command(args.question, args.json)
+            return ask_command(args.question, args.json, settings.data_dir)
         if args.command == "chat":
-            return chat_command()
+            from bot.chat import run_chat
+
+            return run_chat(settings)
         if args.command == "eval":
             from bot.evaluate import eval_command
 
-            return eval_command(args.file, args.misses)
-        from bot.telegram_app import run_command
+            return eval_command(args.file, args.misses, settings.data_dir)
+        from bot.telegram.app import run_command
 
-        return run_command(Settings.from_env())
+        return run_command(settings)
     except KeyboardInterrupt:
         return 130
     except ConfigError as exc:
@@ -53,8 +55,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"careerbot: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        from bot.config import redact
-
         print(
             f"careerbot: {redact(str(exc)).splitlines()[0] if str(exc) else type(exc).__name__}",
             file=sys.stderr,
@@ -77,12 +77,12 @@ def check_command(data_dir: Path) -> int:
     return 0
 
 
-def ask_command(questions: list[str], as_json: bool) -> int:
+def ask_command(questions: list[str], as_json: bool, data_dir: Path | None = None) -> int:
     """Answer each question as the first message of a fresh user."""
     from bot.engine import Engine
     from bot.store import Store
 
-    engine = Engine(load(), Store(":memory:"))
+    engine = Engine(load(data_dir), Store(":memory:"))
     lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
     for n, question in enumerate(lines):
         turn = engine.handle(f"ask-{n}", question)
@@ -94,7 +94,7 @@ def ask_command(questions: list[str], as_json: bool) -> int:
 
 
 def turn_json(question: str, turn: Turn) -> dict[str, object]:
-    """The ``ask --json`` object for one answered question (DESIGN.md's fields, nothing more)."""
+    """The ``ask --json`` object for one answered question (the fields docs/interface.md names)."""
     return {
         "question": question,
         "matched": turn.matched,
@@ -105,10 +105,3 @@ def turn_json(question: str, turn: Turn) -> dict[str, object]:
         "suggestions": turn.suggestions,
         "sources": turn.sources,
     }
-
-
-def chat_command() -> int:
-    """A terminal conversation: numbered buttons, /commands, EOF to leave."""
-    from bot.chat import run_chat
-
-    return run_chat(Settings.from_env())

@@ -90,11 +90,20 @@ def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
         return
     if dialog.action is not None:
         return
+    chosen: set[str] = set()
     for slots in paths(dialog):
-        if pick_result(dialog, slots) is None:
+        result = pick_result(dialog, slots)
+        if result is None:
             answers = ", ".join(f"{k}={v}" for k, v in slots.items())
             yield ("results",), f"dead end: no result matches {answers}"
             return
+        chosen.add(result.id)
+    for i, result in enumerate(dialog.results):
+        if result.id not in chosen:
+            yield (
+                ("results", i, "id"),
+                f"result '{result.id}' is never shown: results above it catch every path to it",
+            )
 
 
 def _reachable(start: str, steps: dict[str, Step]) -> set[str]:

@@ -161,10 +161,12 @@ def format_report(report: Report, show_misses: bool = False) -> str:
     return "\n".join(lines)
 
 
-def eval_command(path: Path | None, show_misses: bool = False) -> int:
+def eval_command(
+    path: Path | None, show_misses: bool = False, data_dir: Path | None = None
+) -> int:
     """Run the evaluation on ``path`` (default: both shipped sets) and print the reports."""
     paths = [path] if path else [p for p in DEFAULT_SETS if p.exists()]
-    kb = load()
+    kb = load(data_dir)
     for n, each in enumerate(paths):
         engine = Engine(kb, Store(":memory:"))  # fresh users: no context from another set
         print(("\n" if n else "") + f"set: {each}")

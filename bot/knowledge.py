@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,10 +113,7 @@ class DataError(Exception):
 
 
 def default_data_dir() -> Path:
-    """The folder with ``intents/`` and ``knowledge/``: ``CAREERBOT_DATA_DIR``, else shipped."""
-    configured = os.environ.get("CAREERBOT_DATA_DIR")
-    if configured:
-        return Path(configured)
+    """The shipped folder with ``intents/`` and ``knowledge/`` (another is a setting)."""
     here = Path(__file__).resolve().parent
     shipped = here / "data"  # inside an installed wheel
     return shipped if (shipped / "knowledge").is_dir() else here.parent

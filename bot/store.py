@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -116,15 +115,6 @@ class User:
     dialog: dict[str, Any] | None = None
     tz: str | None = None
     active: bool = True
-
-
-def default_db_path() -> Path:
-    """``CAREERBOT_DB``, else ``careerbot.db`` in the user's data directory."""
-    configured = os.environ.get("CAREERBOT_DB")
-    if configured:
-        return Path(configured)
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "careerbot" / "careerbot.db"
 
 
 class Store:

@@ -1,7 +1,8 @@
-"""A Telegram Bot API stand-in server for end-to-end tests, on the standard library only.
+"""A Telegram Bot API stand-in server for end-to-end tests and benchmarks, on ``aiohttp.web``.
 
-``BotApiStandIn`` speaks enough HTTP/1.1 (keep-alive, Content-Length or chunked bodies) and enough
-of the Bot API for a real python-telegram-bot ``Application`` to poll it and talk to it::
+``BotApiStandIn`` serves the Bot API methods careerbot calls (getMe, getUpdates, deleteWebhook,
+setWebhook, setMyCommands, sendMessage, sendDocument, answerCallbackQuery) well enough for a
+real python-telegram-bot ``Application`` to poll it and talk to it::
 
     async with BotApiStandIn() as api:
         app = Application.builder().token(api.token).base_url(api.base_url).build()
@@ -9,14 +10,15 @@ of the Bot API for a real python-telegram-bot ``Application`` to poll it and tal
         api.text_message(42, "/start")
         call = await api.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == 42)
 
-python-telegram-bot 22 posts ``application/x-www-form-urlencoded`` bodies (strings as they are,
-everything else JSON-encoded) and ``multipart/form-data`` when a file is attached; a JSON body and
-query-string parameters are understood too. Every call is recorded in ``api.sent`` as a ``Call``.
+Parameters come as python-telegram-bot 22 sends them (``application/x-www-form-urlencoded``,
+strings as they are and everything else JSON-encoded; ``multipart/form-data`` when a file goes
+along), or as a JSON body or query string. Every call is recorded in ``api.sent`` as a ``Call``.
+Other methods answer 404, unless a test serves one with ``set_handler``.
 
 With ``strict=True`` (the default) the stand-in checks what Telegram checks and answers 400 as
 Telegram does: HTML that Telegram cannot parse (``parse_mode=HTML``), empty texts, texts over 4096
-and captions over 1024 UTF-16 units, callback data over 64 bytes, edits that change nothing,
-answering an unknown or already answered callback query, invalid bot commands.
+and captions over 1024 UTF-16 units, callback data over 64 bytes, answering an unknown or already
+answered callback query, invalid bot commands.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+
+from aiohttp import web
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -57,10 +60,6 @@ MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
 
 SEND_METHODS = frozenset({"sendMessage", "editMessageText", "sendDocument"})
-NOT_MODIFIED = (
-    "Bad Request: message is not modified: specified new message content and reply markup are "
-    "exactly the same as a current content and reply markup of the message"
-)
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 GET_UPDATES_CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
@@ -72,21 +71,6 @@ WEBHOOK_CONFLICT = (
 )
 # Telegram's default when allowed_updates is an empty list: everything but these.
 NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
-CHAT_ACTIONS = frozenset(
-    {
-        "typing",
-        "upload_photo",
-        "record_video",
-        "upload_video",
-        "record_voice",
-        "upload_voice",
-        "upload_document",
-        "choose_sticker",
-        "find_location",
-        "record_video_note",
-        "upload_video_note",
-    }
-)
 # Form fields that are free text: never JSON-decoded, so a text of "42" stays "42".
 STRING_FIELDS = frozenset(
     {
@@ -259,13 +243,6 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     return "".join(out), entities
 
 
-def _phrase(status: int) -> str:
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Error"
-
-
 def _codepoint(value: int) -> str | None:
     return chr(value) if 0 < value <= 0x10FFFF else None
 
@@ -412,15 +389,6 @@ class _Fault:
     drop: bool = False
 
 
-@dataclass
-class _Request:
-    method: str
-    target: str
-    version: str
-    headers: dict[str, str]
-    body: bytes
-
-
 Handler = Callable[[Call], Any]
 
 
@@ -441,12 +409,8 @@ def _decode(key: str, raw: str) -> Any:
         return raw
 
 
-class BotApiStandIn:
-    """A local Telegram Bot API server; use as ``async with BotApiStandIn(...) as api``.
-
-    ``api.base_url`` is what ``ApplicationBuilder.base_url`` takes. Requests with any other token
-    get 401. Must be used from the event loop it was entered in.
-    """
+class _State:
+    """What the stand-in knows: the bot, users, chats, messages, queued updates, recorded calls."""
 
     def __init__(
         self,
@@ -497,230 +461,22 @@ class BotApiStandIn:
         self._poll_generation = 0
         self._changed = asyncio.Event()
         self._closing = False
-        self._server: asyncio.Server | None = None
-        self._conn_tasks: set[asyncio.Task[Any]] = set()
+        self._runner: web.AppRunner | None = None
+        self._transports: set[int] = set()
         self._handlers: dict[str, Handler] = {}
-        for name in (
-            "getMe",
-            "logOut",
-            "close",
-            "getUpdates",
-            "setWebhook",
-            "deleteWebhook",
-            "getWebhookInfo",
-            "setMyCommands",
-            "getMyCommands",
-            "deleteMyCommands",
-            "sendMessage",
-            "editMessageText",
-            "editMessageReplyMarkup",
-            "answerCallbackQuery",
-            "sendDocument",
-            "sendChatAction",
-            "deleteMessage",
-            "setMyDescription",
-            "setMyShortDescription",
-            "setChatMenuButton",
-        ):
-            self._handlers[name] = getattr(self, "_m_" + name)
 
-    # --- lifecycle ------------------------------------------------------------------------------
+    def _fire(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
 
-    async def __aenter__(self) -> BotApiStandIn:
-        self._changed = asyncio.Event()
-        self._closing = False
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
+    @staticmethod
+    def _scope_key(scope: Any, language_code: Any) -> tuple[str, str]:
+        scope = scope or {"type": "default"}
+        return json.dumps(scope, sort_keys=True), str(language_code or "")
 
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
 
-    async def aclose(self) -> None:
-        """Stop listening, end pending long polls and close every connection."""
-        self._closing = True
-        self._fire()
-        if self._server is None:
-            return
-        self._server.close()
-        await asyncio.sleep(0)
-        while self._conn_tasks:
-            tasks = list(self._conn_tasks)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._conn_tasks.difference_update(tasks)
-            await asyncio.sleep(0)
-        await self._server.wait_closed()
-        self._server = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/bot"
-
-    @property
-    def url(self) -> str:
-        """``{base_url}{token}/``: append a method name to call it."""
-        return f"{self.base_url}{self.token}/"
-
-    # --- inspection -----------------------------------------------------------------------------
-
-    def calls(self, method: str | None = None, *, include_failed: bool = True) -> list[Call]:
-        """Every recorded call (of ``method``, if given), oldest first."""
-        return [
-            c
-            for c in self.sent
-            if (method is None or c.method == method) and (include_failed or c.ok)
-        ]
-
-    def messages(
-        self,
-        chat_id: Any,
-        *,
-        include_failed: bool = False,
-        methods: Iterable[str] = SEND_METHODS,
-    ) -> list[Call]:
-        """sendMessage/editMessageText/sendDocument calls to ``chat_id`` (successful only)."""
-        wanted = set(methods)
-        key = _chat_key(chat_id)
-        return [
-            c
-            for c in self.sent
-            if c.method in wanted and _chat_key(c.chat_id) == key and (include_failed or c.ok)
-        ]
-
-    def texts(self, chat_id: Any) -> list[str]:
-        """The raw ``text`` of every successful sendMessage to ``chat_id``."""
-        return [c.text or "" for c in self.messages(chat_id, methods=("sendMessage",))]
-
-    @property
-    def commands(self) -> list[dict[str, Any]]:
-        """The commands last set for the default scope and no language."""
-        return self.commands_for()
-
-    def commands_for(
-        self, scope: dict[str, Any] | None = None, language_code: str = ""
-    ) -> list[dict[str, Any]]:
-        return list(self.command_sets.get(self._scope_key(scope, language_code), []))
-
-    @property
-    def pending_updates(self) -> list[dict[str, Any]]:
-        """Updates not yet confirmed by a getUpdates offset."""
-        return list(self._queue)
-
-    def message(self, chat_id: Any, message_id: int) -> dict[str, Any] | None:
-        """The current state of a message the stand-in knows (sent, edited or injected)."""
-        found = self._messages.get((_chat_key(chat_id), message_id))
-        return copy.deepcopy(found) if found else None
-
-    def clear(self) -> None:
-        """Forget recorded calls and stats (state such as messages and commands is kept)."""
-        self.sent.clear()
-        self.stats.clear()
-
-    async def wait_for(
-        self,
-        predicate: Callable[[Call], bool] | str | None = None,
-        timeout: float = 5.0,  # noqa: ASYNC109 - the documented helper signature
-        *,
-        method: str | None = None,
-        chat_id: Any = None,
-        start: int = 0,
-    ) -> Call:
-        """The first recorded call (from index ``start`` on) that matches, waiting for it.
-
-        ``predicate`` may be a callable or a method name; ``method``/``chat_id`` narrow further.
-        Raises ``TimeoutError`` listing the last calls when nothing matches within ``timeout``.
-        """
-        if isinstance(predicate, str):
-            method, predicate = predicate, None
-
-        def matches(call: Call) -> bool:
-            if method is not None and call.method != method:
-                return False
-            if chat_id is not None and _chat_key(call.chat_id) != _chat_key(chat_id):
-                return False
-            return predicate is None or bool(predicate(call))
-
-        index = start
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    while index < len(self.sent):
-                        call = self.sent[index]
-                        index += 1
-                        if matches(call):
-                            return call
-                    event = self._changed
-                    await event.wait()
-        except TimeoutError:
-            recent = [c for c in self.sent if c.method != "getUpdates"][-8:]
-            raise TimeoutError(
-                f"no matching call within {timeout} s; last calls: {recent!r}"
-            ) from None
-
-    async def wait_delivered(
-        self,
-        update_id: int,
-        timeout: float = 5.0,  # noqa: ASYNC109 - same shape as wait_for
-    ) -> None:
-        """Wait until a getUpdates answer has handed ``update_id`` to the bot."""
-        try:
-            async with asyncio.timeout(timeout):
-                while update_id not in self.delivered:
-                    event = self._changed
-                    await event.wait()
-        except TimeoutError:
-            raise TimeoutError(f"update {update_id} not fetched within {timeout} s") from None
-
-    # --- behaviour ------------------------------------------------------------------------------
-
-    def fail_next(
-        self,
-        method: str,
-        status: int,
-        description: str | None = None,
-        retry_after: int | None = None,
-        times: int = 1,
-    ) -> None:
-        """Answer the next ``times`` calls of ``method`` (or ``"*"``: any but getUpdates) with
-        an error: 429 carries ``parameters.retry_after`` (default 1), 403 says the bot was
-        blocked, 5xx the HTTP phrase, unless ``description`` says otherwise."""
-        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
-            retry_after = 1
-        queue = self._faults.setdefault(method.lower(), deque())
-        queue.extend(_Fault(status, description, retry_after) for _ in range(times))
-
-    def drop_next(self, method: str, times: int = 1) -> None:
-        """Close the connection without answering the next ``times`` calls of ``method``
-        (python-telegram-bot raises ``NetworkError``); the call is recorded with status 0."""
-        queue = self._faults.setdefault(method.lower(), deque())
-        queue.extend(_Fault(0, "connection dropped", None, drop=True) for _ in range(times))
-
-    def clear_faults(self) -> None:
-        self._faults.clear()
-
-    def block_user(self, chat_id: Any) -> None:
-        """Every call with this ``chat_id`` answers 403 "bot was blocked by the user"."""
-        self._blocked.add(_chat_key(chat_id))
-
-    def unblock_user(self, chat_id: Any) -> None:
-        self._blocked.discard(_chat_key(chat_id))
-
-    def delay(self, method: str, seconds: float, times: int | None = None) -> None:
-        """Hold the answers of ``method`` back by ``seconds`` (the next ``times`` calls, or all
-        until ``delay(method, 0)``). The call still takes effect at once, as on Telegram when a
-        client times out."""
-        if seconds <= 0:
-            self._delays.pop(method.lower(), None)
-        else:
-            self._delays[method.lower()] = [seconds, times]
-
-    def set_handler(self, method: str, handler: Handler) -> None:
-        """Serve ``method`` with ``handler(call) -> result`` (may be async; raise BotApiError)."""
-        self._handlers[method] = handler
-
-    # --- update injection -----------------------------------------------------------------------
+class _Updates(_State):
+    """What users do, as updates queued for the bot's getUpdates: messages, presses, media."""
 
     def define_user(
         self,
@@ -942,182 +698,166 @@ class BotApiStandIn:
         upcoming = next(self._message_ids)
         self._message_ids = itertools.count(max(upcoming, used + 1))
 
-    def _fire(self) -> None:
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
 
-    # --- HTTP -----------------------------------------------------------------------------------
+class _Records(_State):
+    """What the bot did: the recorded calls, the messages it sent, and waiting for them."""
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._conn_tasks.add(task)
-        self.connections += 1
+    def calls(self, method: str | None = None, *, include_failed: bool = True) -> list[Call]:
+        """Every recorded call (of ``method``, if given), oldest first."""
+        return [
+            c
+            for c in self.sent
+            if (method is None or c.method == method) and (include_failed or c.ok)
+        ]
+
+    def messages(
+        self,
+        chat_id: Any,
+        *,
+        include_failed: bool = False,
+        methods: Iterable[str] = SEND_METHODS,
+    ) -> list[Call]:
+        """sendMessage/editMessageText/sendDocument calls to ``chat_id`` (successful only)."""
+        wanted = set(methods)
+        key = _chat_key(chat_id)
+        return [
+            c
+            for c in self.sent
+            if c.method in wanted and _chat_key(c.chat_id) == key and (include_failed or c.ok)
+        ]
+
+    def texts(self, chat_id: Any) -> list[str]:
+        """The raw ``text`` of every successful sendMessage to ``chat_id``."""
+        return [c.text or "" for c in self.messages(chat_id, methods=("sendMessage",))]
+
+    @property
+    def commands(self) -> list[dict[str, Any]]:
+        """The commands last set for the default scope and no language."""
+        return self.commands_for()
+
+    def commands_for(
+        self, scope: dict[str, Any] | None = None, language_code: str = ""
+    ) -> list[dict[str, Any]]:
+        return list(self.command_sets.get(self._scope_key(scope, language_code), []))
+
+    @property
+    def pending_updates(self) -> list[dict[str, Any]]:
+        """Updates not yet confirmed by a getUpdates offset."""
+        return list(self._queue)
+
+    def message(self, chat_id: Any, message_id: int) -> dict[str, Any] | None:
+        """The current state of a message the stand-in knows (sent, edited or injected)."""
+        found = self._messages.get((_chat_key(chat_id), message_id))
+        return copy.deepcopy(found) if found else None
+
+    def clear(self) -> None:
+        """Forget recorded calls and stats (state such as messages and commands is kept)."""
+        self.sent.clear()
+        self.stats.clear()
+
+    async def wait_for(
+        self,
+        predicate: Callable[[Call], bool] | str | None = None,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the documented helper signature
+        *,
+        method: str | None = None,
+        chat_id: Any = None,
+        start: int = 0,
+    ) -> Call:
+        """The first recorded call (from index ``start`` on) that matches, waiting for it.
+
+        ``predicate`` may be a callable or a method name; ``method``/``chat_id`` narrow further.
+        Raises ``TimeoutError`` listing the last calls when nothing matches within ``timeout``.
+        """
+        if isinstance(predicate, str):
+            method, predicate = predicate, None
+
+        def matches(call: Call) -> bool:
+            if method is not None and call.method != method:
+                return False
+            if chat_id is not None and _chat_key(call.chat_id) != _chat_key(chat_id):
+                return False
+            return predicate is None or bool(predicate(call))
+
+        index = start
         try:
-            while not self._closing:
-                request = await self._read_request(reader, writer)
-                if request is None:
-                    break
-                status, answer, drop = await self._answer(request)
-                if drop:
-                    break
-                keep_alive = self._keep_alive(request)
-                payload = json.dumps(answer, ensure_ascii=False).encode()
-                phrase = _phrase(status)
-                head = (
-                    f"HTTP/1.1 {status} {phrase}\r\n"
-                    "Server: botapi-standin\r\n"
-                    "Content-Type: application/json\r\n"
-                    f"Content-Length: {len(payload)}\r\n"
-                    f"Connection: {'keep-alive' if keep_alive else 'close'}\r\n\r\n"
-                )
-                writer.write(head.encode("latin-1") + payload)
-                await writer.drain()
-                if not keep_alive:
-                    break
-        except (ConnectionError, OSError, asyncio.IncompleteReadError, ValueError):
-            pass
-        except asyncio.CancelledError:
-            pass  # only aclose() cancels: end quietly
-        finally:
-            self._conn_tasks.discard(task)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError, asyncio.CancelledError):
-                await writer.wait_closed()
+            async with asyncio.timeout(timeout):
+                while True:
+                    while index < len(self.sent):
+                        call = self.sent[index]
+                        index += 1
+                        if matches(call):
+                            return call
+                    event = self._changed
+                    await event.wait()
+        except TimeoutError:
+            recent = [c for c in self.sent if c.method != "getUpdates"][-8:]
+            raise TimeoutError(
+                f"no matching call within {timeout} s; last calls: {recent!r}"
+            ) from None
 
-    @staticmethod
-    def _keep_alive(request: _Request) -> bool:
-        connection = request.headers.get("connection", "").lower()
-        if request.version == "HTTP/1.0":
-            return connection == "keep-alive"
-        return connection != "close"
-
-    @staticmethod
-    async def _read_request(
-        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> _Request | None:
-        line = await reader.readline()
-        while line in (b"\r\n", b"\n"):
-            line = await reader.readline()
-        if not line:
-            return None
-        method, target, version = line.decode("latin-1").split()
-        headers: dict[str, str] = {}
-        while True:
-            raw = await reader.readline()
-            if raw in (b"\r\n", b"\n", b""):
-                break
-            name, _, value = raw.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if headers.get("expect", "").lower() == "100-continue":
-            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-            await writer.drain()
-        body = b""
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            parts = []
-            while True:
-                size = int((await reader.readline()).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    while (await reader.readline()) not in (b"\r\n", b"\n", b""):
-                        pass
-                    break
-                parts.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-            body = b"".join(parts)
-        elif headers.get("content-length"):
-            body = await reader.readexactly(int(headers["content-length"]))
-        return _Request(method.upper(), target, version.upper(), headers, body)
-
-    @staticmethod
-    def _parse_params(
-        query: str, headers: dict[str, str], body: bytes
-    ) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
-        params: dict[str, Any] = {k: _decode(k, v) for k, v in parse_qsl(query)}
-        files: dict[str, UploadedFile] = {}
-        content_type = headers.get("content-type", "")
-        kind = content_type.split(";")[0].strip().lower()
-        if not body:
-            return params, files
-        if kind == "application/json":
-            loaded = json.loads(body)
-            if not isinstance(loaded, dict):
-                raise ValueError("JSON body is not an object")
-            params.update(loaded)
-        elif kind == "multipart/form-data":
-            boundary = _header_params(content_type).get("boundary")
-            if not boundary:
-                raise ValueError("multipart body without boundary")
-            for part in _multipart(body, boundary.encode("latin-1")):
-                if part.filename is None:
-                    params[part.field] = _decode(part.field, part.data.decode("utf-8"))
-                else:
-                    files[part.field] = part
-            for key, value in list(params.items()):
-                if isinstance(value, str) and value.startswith("attach://"):
-                    attached = files.get(value.removeprefix("attach://"))
-                    if attached is not None:
-                        params[key] = attached
-            for name, upload in files.items():
-                params.setdefault(name, upload)
-        else:  # application/x-www-form-urlencoded, python-telegram-bot's default
-            text = body.decode("utf-8")
-            params.update({k: _decode(k, v) for k, v in parse_qsl(text, keep_blank_values=True)})
-        return params, files
-
-    async def _answer(self, request: _Request) -> tuple[int, dict[str, Any], bool]:
-        received = time.monotonic()
-        split = urlsplit(request.target)
-        match = _PATH.match(split.path)
-        name = match.group(2) if match else ""
-        canonical = next((m for m in self._handlers if m.lower() == name.lower()), name)
-        call = Call(canonical, {}, request.target, received, request.method)
-        drop = False
+    async def wait_delivered(
+        self,
+        update_id: int,
+        timeout: float = 5.0,  # noqa: ASYNC109 - same shape as wait_for
+    ) -> None:
+        """Wait until a getUpdates answer has handed ``update_id`` to the bot."""
         try:
-            if match is None:
-                raise BotApiError(404, "Not Found")
-            try:
-                call.params, call.files = self._parse_params(
-                    split.query, request.headers, request.body
-                )
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise BotApiError(400, f"Bad Request: can't parse request: {exc}") from None
-            if match.group(1) != self.token:
-                raise BotApiError(401, "Unauthorized")
-            self.stats[canonical] += 1
-            handler = self._handlers.get(canonical)
-            if handler is None:
-                raise BotApiError(404, "Not Found: method not found")
-            fault = self._take_fault(canonical)
-            if fault is not None and fault.drop:
-                drop = True
-                raise BotApiError(0, fault.description)
-            if fault is not None:
-                raise BotApiError(fault.status, fault.description, fault.retry_after)
-            if "chat_id" in call.params and _chat_key(call.chat_id) in self._blocked:
-                raise BotApiError(403, "Forbidden: bot was blocked by the user")
-            try:
-                result = handler(call)
-                if inspect.isawaitable(result):
-                    result = await result
-            except BotApiError:
-                raise
-            except (ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise BotApiError(400, f"Bad Request: {exc}") from None
-            except Exception as exc:
-                raise BotApiError(500, f"Internal Server Error: {exc!r}") from None
-            call.result = result
-            status, answer = 200, {"ok": True, "result": result}
-            if canonical in {"setWebhook", "deleteWebhook"}:
-                answer["description"] = (
-                    "Webhook was set" if canonical == "setWebhook" else "Webhook was deleted"
-                )
-        except BotApiError as exc:
-            call.status, call.failed, call.error = exc.status, True, exc.description
-            status, answer = exc.status, exc.body()
-        self.sent.append(call)
-        self._fire()
-        await self._maybe_delay(canonical)
-        return status, answer, drop
+            async with asyncio.timeout(timeout):
+                while update_id not in self.delivered:
+                    event = self._changed
+                    await event.wait()
+        except TimeoutError:
+            raise TimeoutError(f"update {update_id} not fetched within {timeout} s") from None
+
+
+class _Faults(_State):
+    """Telegram having a bad day: errors, dropped connections, slow answers, blocked users."""
+
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        description: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` calls of ``method`` (or ``"*"``: any but getUpdates) with
+        an error: 429 carries ``parameters.retry_after`` (default 1), 403 says the bot was
+        blocked, 5xx the HTTP phrase, unless ``description`` says otherwise."""
+        if status == HTTPStatus.TOO_MANY_REQUESTS and retry_after is None:
+            retry_after = 1
+        queue = self._faults.setdefault(method.lower(), deque())
+        queue.extend(_Fault(status, description, retry_after) for _ in range(times))
+
+    def drop_next(self, method: str, times: int = 1) -> None:
+        """Close the connection without answering the next ``times`` calls of ``method``
+        (python-telegram-bot raises ``NetworkError``); the call is recorded with status 0."""
+        queue = self._faults.setdefault(method.lower(), deque())
+        queue.extend(_Fault(0, "connection dropped", None, drop=True) for _ in range(times))
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    def block_user(self, chat_id: Any) -> None:
+        """Every call with this ``chat_id`` answers 403 "bot was blocked by the user"."""
+        self._blocked.add(_chat_key(chat_id))
+
+    def unblock_user(self, chat_id: Any) -> None:
+        self._blocked.discard(_chat_key(chat_id))
+
+    def delay(self, method: str, seconds: float, times: int | None = None) -> None:
+        """Hold the answers of ``method`` back by ``seconds`` (the next ``times`` calls, or all
+        until ``delay(method, 0)``). The call still takes effect at once, as on Telegram when a
+        client times out."""
+        if seconds <= 0:
+            self._delays.pop(method.lower(), None)
+        else:
+            self._delays[method.lower()] = [seconds, times]
+
+    def set_handler(self, method: str, handler: Handler) -> None:
+        """Serve ``method`` with ``handler(call) -> result`` (may be async; raise BotApiError)."""
+        self._handlers[method] = handler
 
     def _take_fault(self, method: str) -> _Fault | None:
         for key in (method.lower(), "*"):
@@ -1139,7 +879,9 @@ class BotApiStandIn:
                 del self._delays[method.lower()]
         await asyncio.sleep(float(seconds or 0))
 
-    # --- methods --------------------------------------------------------------------------------
+
+class _Methods(_State):
+    """The Bot API methods careerbot calls, as Telegram answers them (``_m_<method>``)."""
 
     def _m_getMe(self, call: Call) -> dict[str, Any]:
         return {
@@ -1150,12 +892,6 @@ class BotApiStandIn:
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
-
-    def _m_logOut(self, call: Call) -> bool:
-        return True
-
-    def _m_close(self, call: Call) -> bool:
-        return True
 
     def _m_setWebhook(self, call: Call) -> bool:
         url = call.params.get("url")
@@ -1172,22 +908,6 @@ class BotApiStandIn:
         if call.params.get("drop_pending_updates"):
             self._queue.clear()
         return True
-
-    def _m_getWebhookInfo(self, call: Call) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "url": self.webhook.get("url", ""),
-            "has_custom_certificate": "certificate" in self.webhook,
-            "pending_update_count": len(self._queue),
-        }
-        for key in ("max_connections", "allowed_updates", "ip_address"):
-            if key in self.webhook:
-                info[key] = self.webhook[key]
-        return info
-
-    @staticmethod
-    def _scope_key(scope: Any, language_code: Any) -> tuple[str, str]:
-        scope = scope or {"type": "default"}
-        return json.dumps(scope, sort_keys=True), str(language_code or "")
 
     def _m_setMyCommands(self, call: Call) -> bool:
         commands = call.params.get("commands")
@@ -1207,23 +927,6 @@ class BotApiStandIn:
         self.command_sets[key] = [
             {"command": c["command"], "description": c["description"]} for c in commands
         ]
-        return True
-
-    def _m_getMyCommands(self, call: Call) -> list[dict[str, Any]]:
-        return self.commands_for(call.params.get("scope"), call.params.get("language_code", ""))
-
-    def _m_deleteMyCommands(self, call: Call) -> bool:
-        key = self._scope_key(call.params.get("scope"), call.params.get("language_code"))
-        self.command_sets.pop(key, None)
-        return True
-
-    def _m_setMyDescription(self, call: Call) -> bool:
-        return True
-
-    def _m_setMyShortDescription(self, call: Call) -> bool:
-        return True
-
-    def _m_setChatMenuButton(self, call: Call) -> bool:
         return True
 
     async def _m_getUpdates(self, call: Call) -> list[dict[str, Any]]:
@@ -1274,8 +977,6 @@ class BotApiStandIn:
 
             self._queue = [u for u in self._queue if fits(u)]
         return copy.deepcopy(self._queue[:limit])
-
-    # sending
 
     def _target_chat(self, call: Call) -> Any:
         chat_id = call.params.get("chat_id")
@@ -1393,64 +1094,6 @@ class BotApiStandIn:
             message["reply_markup"] = markup
         return self._store(message)
 
-    def _editable(self, call: Call) -> dict[str, Any] | None:
-        """The bot message an edit targets, or None for an inline message."""
-        if call.params.get("inline_message_id"):
-            return None
-        chat_key = self._target_chat(call)
-        message_id = call.params.get("message_id")
-        if message_id is None:
-            raise BotApiError(400, "Bad Request: message identifier is not specified")
-        key = (chat_key, int(message_id))
-        message = self._messages.get(key)
-        if message is None:
-            if self.strict:
-                raise BotApiError(400, "Bad Request: message to edit not found")
-            message = self._new_message(chat_key, call)
-            message["message_id"] = int(message_id)
-            self._messages[key] = message
-        if message.get("from", {}).get("id") != self.bot_id:
-            raise BotApiError(400, "Bad Request: message can't be edited")
-        return message
-
-    def _m_editMessageText(self, call: Call) -> dict[str, Any] | bool:
-        text, entities = self._formatted(call, "text", MAX_TEXT, "message")
-        if not text or not text.strip():
-            raise BotApiError(400, "Bad Request: message text is empty")
-        markup = self._check_markup(call)
-        message = self._editable(call)
-        if message is None:
-            return True
-        unchanged = (
-            message.get("text") == text
-            and message.get("entities", []) == entities
-            and message.get("reply_markup") == markup
-        )
-        if self.strict and unchanged:
-            raise BotApiError(400, NOT_MODIFIED)
-        message["text"] = text
-        message.pop("entities", None)
-        message.pop("reply_markup", None)
-        if entities:
-            message["entities"] = entities
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
-    def _m_editMessageReplyMarkup(self, call: Call) -> dict[str, Any] | bool:
-        markup = self._check_markup(call)
-        message = self._editable(call)
-        if message is None:
-            return True
-        if self.strict and message.get("reply_markup") == markup:
-            raise BotApiError(400, NOT_MODIFIED)
-        message.pop("reply_markup", None)
-        if markup:
-            message["reply_markup"] = markup
-        message["edit_date"] = int(time.time())
-        return copy.deepcopy(message)
-
     def _m_answerCallbackQuery(self, call: Call) -> bool:
         query_id = str(call.params.get("callback_query_id", ""))
         if self.strict and query_id not in self._open_callbacks:
@@ -1460,63 +1103,164 @@ class BotApiStandIn:
         self._open_callbacks.discard(query_id)
         return True
 
-    def _m_sendChatAction(self, call: Call) -> bool:
-        self._target_chat(call)
-        if self.strict and call.params.get("action") not in CHAT_ACTIONS:
-            raise BotApiError(400, "Bad Request: wrong parameter action in request")
-        return True
 
-    def _m_deleteMessage(self, call: Call) -> bool:
-        chat_key = self._target_chat(call)
-        message_id = int(call.params.get("message_id") or 0)
-        if self._messages.pop((chat_key, message_id), None) is None and self.strict:
-            raise BotApiError(400, "Bad Request: message to delete not found")
-        return True
+class BotApiStandIn(_Updates, _Records, _Faults, _Methods):
+    """A local Telegram Bot API server; use as ``async with BotApiStandIn(...) as api``.
 
+    ``api.base_url`` is what ``ApplicationBuilder.base_url`` takes. Requests with any other token
+    get 401. Must be used from the event loop it was entered in.
+    """
 
-# --- multipart ----------------------------------------------------------------------------------
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        bot_username: str = "CareerStandInBot",
+        bot_first_name: str = "CareerBot",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        strict: bool = True,
+    ) -> None:
+        super().__init__(
+            token,
+            bot_username=bot_username,
+            bot_first_name=bot_first_name,
+            host=host,
+            port=port,
+            strict=strict,
+        )
+        for name in (
+            "getMe",
+            "getUpdates",
+            "setWebhook",
+            "deleteWebhook",
+            "setMyCommands",
+            "sendMessage",
+            "sendDocument",
+            "answerCallbackQuery",
+        ):
+            self._handlers[name] = getattr(self, "_m_" + name)
 
-_HEADER_PARAM = re.compile(r';\s*([A-Za-z0-9_*.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
-_HTML5_FORM = {"%22": '"', "%0A": "\n", "%0D": "\r", "%0a": "\n", "%0d": "\r"}
+    async def __aenter__(self) -> BotApiStandIn:
+        self._changed = asyncio.Event()
+        self._closing = False
+        server = web.Application(client_max_size=64 * 2**20)
+        server.router.add_route("*", "/{tail:.*}", self._serve)
+        self._runner = web.AppRunner(server, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
 
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
-def _header_params(value: str) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for name, raw in _HEADER_PARAM.findall(value):
-        raw = raw.strip()
-        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            raw = re.sub(r"\\(.)", r"\1", raw[1:-1])
-        found[name.lower()] = raw
-    return found
+    async def aclose(self) -> None:
+        """Stop listening, end pending long polls and close every connection."""
+        self._closing = True
+        self._fire()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
 
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}/bot"
 
-def _multipart(body: bytes, boundary: bytes) -> list[UploadedFile]:
-    delimiter = b"--" + boundary
-    parts: list[UploadedFile] = []
-    chunks = body.split(delimiter)
-    if len(chunks) < 2:
-        raise ValueError("multipart body without parts")
-    for chunk in chunks[1:]:
-        if chunk.startswith(b"--"):
-            break
-        chunk = chunk.removeprefix(b"\r\n")
-        head, sep, data = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            raise ValueError("multipart part without headers")
-        data = data.removesuffix(b"\r\n")
-        headers: dict[str, str] = {}
-        for line in head.decode("utf-8").split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
-        disposition = _header_params(headers.get("content-disposition", ""))
-        field_name = disposition.get("name")
-        if field_name is None:
-            raise ValueError("multipart part without a name")
-        filename = disposition.get("filename")
-        if "filename*" in disposition:  # RFC 5987: utf-8''percent-encoded
-            filename = unquote(disposition["filename*"].split("'", 2)[-1])
-        elif filename is not None:
-            for escaped, char in _HTML5_FORM.items():
-                filename = filename.replace(escaped, char)
-        parts.append(UploadedFile(field_name, filename, headers.get("content-type"), data))
-    return parts
+    @property
+    def url(self) -> str:
+        """``{base_url}{token}/``: append a method name to call it."""
+        return f"{self.base_url}{self.token}/"
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None and id(transport) not in self._transports:
+            self._transports.add(id(transport))
+            self.connections += 1
+        status, answer, drop = await self._answer(request)
+        if drop and transport is not None:
+            transport.abort()  # no answer at all: the client sees the connection go
+        payload = json.dumps(answer, ensure_ascii=False)
+        return web.Response(text=payload, status=status or 500, content_type="application/json")
+
+    @staticmethod
+    async def _parse_params(
+        request: web.Request,
+    ) -> tuple[dict[str, Any], dict[str, UploadedFile]]:
+        params: dict[str, Any] = {k: _decode(k, v) for k, v in request.query.items()}
+        files: dict[str, UploadedFile] = {}
+        if not request.can_read_body:
+            return params, files
+        if request.content_type == "application/json":
+            loaded = await request.json()
+            if not isinstance(loaded, dict):
+                raise ValueError("JSON body is not an object")
+            params.update(loaded)
+            return params, files
+        for key, value in (await request.post()).items():
+            if isinstance(value, web.FileField):
+                data = value.file.read()
+                files[key] = UploadedFile(key, value.filename, value.content_type, data)
+            else:
+                params[key] = _decode(key, str(value))
+        for key, value in list(params.items()):
+            if isinstance(value, str) and value.startswith("attach://"):
+                attached = files.get(value.removeprefix("attach://"))
+                if attached is not None:
+                    params[key] = attached
+        for name, upload in files.items():
+            params.setdefault(name, upload)
+        return params, files
+
+    async def _answer(self, request: web.Request) -> tuple[int, dict[str, Any], bool]:
+        received = time.monotonic()
+        match = _PATH.match(request.path)
+        name = match.group(2) if match else ""
+        canonical = next((m for m in self._handlers if m.lower() == name.lower()), name)
+        call = Call(canonical, {}, request.raw_path, received, request.method)
+        drop = False
+        try:
+            if match is None:
+                raise BotApiError(404, "Not Found")
+            try:
+                call.params, call.files = await self._parse_params(request)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise BotApiError(400, f"Bad Request: can't parse request: {exc}") from None
+            if match.group(1) != self.token:
+                raise BotApiError(401, "Unauthorized")
+            self.stats[canonical] += 1
+            handler = self._handlers.get(canonical)
+            if handler is None:
+                raise BotApiError(404, "Not Found: method not found")
+            fault = self._take_fault(canonical)
+            if fault is not None and fault.drop:
+                drop = True
+                raise BotApiError(0, fault.description)
+            if fault is not None:
+                raise BotApiError(fault.status, fault.description, fault.retry_after)
+            if "chat_id" in call.params and _chat_key(call.chat_id) in self._blocked:
+                raise BotApiError(403, "Forbidden: bot was blocked by the user")
+            try:
+                result = handler(call)
+                if inspect.isawaitable(result):
+                    result = await result
+            except BotApiError:
+                raise
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                raise BotApiError(400, f"Bad Request: {exc}") from None
+            except Exception as exc:
+                raise BotApiError(500, f"Internal Server Error: {exc!r}") from None
+            call.result = result
+            status, answer = 200, {"ok": True, "result": result}
+            if canonical in {"setWebhook", "deleteWebhook"}:
+                answer["description"] = (
+                    "Webhook was set" if canonical == "setWebhook" else "Webhook was deleted"
+                )
+        except BotApiError as exc:
+            call.status, call.failed, call.error = exc.status, True, exc.description
+            status, answer = exc.status, exc.body()
+        self.sent.append(call)
+        self._fire()
+        await self._maybe_delay(canonical)
+        return status, answer, drop

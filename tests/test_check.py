@@ -142,3 +142,17 @@ def test_every_entry_cites_existing_sources_and_has_an_intent(kb: Knowledge):
     for entry in kb.entries.values():
         assert entry.sources and kb.cite(entry.sources), entry.id
         assert entry.id in answered, f"no intent answers {entry.id}"
+
+
+def test_a_result_no_path_reaches_is_reported(capsys, data_copy):
+    # Without its "Not sure yet" option, every path through the certification finder is caught
+    # by a result above its overview, so a curator would be editing text nobody ever sees.
+    path = data_copy / "knowledge" / "dialogs.yaml"
+    option = '          - {id: unsure, label: "Not sure yet: show me all", next: years}\n'
+    text = path.read_text()
+    assert option in text
+    path.write_text(text.replace(option, ""))
+    code, out = run_check(capsys, data_copy)
+    assert code == 1
+    expected = f"{path}:{line_of(path, '      - id: any')}: result 'any' is never shown"
+    assert any(line.startswith(expected) for line in out), out

@@ -197,3 +197,12 @@ def test_remembered_answers_are_reused_and_can_be_changed(engine: Engine, kb: Kn
     assert turn.replies[-1].text.startswith(years.ask)
     engine.handle(user, "12")
     assert engine.store.user(user).profile["years"] == "y7_15"
+
+
+def test_not_sure_in_the_certification_finder_shows_every_direction(engine: Engine, kb: Knowledge):
+    answers = {"setting": "hospital", "interest": "unsure", "years": "y3_7"}
+    turn = walk(engine, "unsure-user", kb.dialogs["cert_finder"], answers)
+    text = "\n".join(r.text for r in turn.replies)
+    assert "by direction" in text
+    for credential in ("CMPE", "CHFP", "CPHQ", "FACHE"):
+        assert credential in text

@@ -32,7 +32,8 @@ from bot.knowledge import Knowledge
 from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
-from bot.telegram_app import build_application, polling, render
+from bot.telegram.app import build_application, polling
+from bot.telegram.render import render
 
 # --- shared set-up -------------------------------------------------------------------------------
 
@@ -90,7 +91,7 @@ def check_reply(reply: Reply, what: object, export_intro: str | None = None) -> 
 
     With ``export_intro`` (the engine's replies) the reply itself must also fit one message,
     except the /export reply: the user's whole stored data as JSON, which Telegram gets as a file
-    (telegram_app.export) and never through render(). Without it (render() on its own), a long
+    (handlers.export) and never through render(). Without it (render() on its own), a long
     reply is fine as long as render() splits it well.
     """
     plain = reply.plain()

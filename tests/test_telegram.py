@@ -10,7 +10,7 @@ import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,18 +19,13 @@ from telegram import Chat, Message, Update, User
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.delivery import HORIZON
 from bot.engine import Engine
 from bot.knowledge import Knowledge, default_data_dir
 from bot.logs import setup_logging
 from bot.store import Store
-from bot.telegram_app import (
-    PUBLIC_COMMANDS,
-    PerUserOrder,
-    build_application,
-    polling,
-    post_init,
-)
+from bot.telegram.app import PUBLIC_COMMANDS, build_application, polling, post_init
+from bot.telegram.delivery import HORIZON
+from bot.telegram.order import PerUserOrder
 
 USER = 5001
 ADMIN = 9009
@@ -65,6 +60,9 @@ class Running:
         await self.api.wait_delivered(update_id)
         await self.api.wait_for(
             lambda c: c.ok and c.method in ("sendMessage", "sendDocument"),
+            # generous: /reload re-checks all the data, ~6 s on a loaded 2-core machine; a reply
+            # that does come returns at once, so this only bounds how long a failure takes
+            timeout=30.0,
             chat_id=chat,
             start=start,
         )
@@ -302,7 +300,8 @@ async def test_reload_keeps_serving_old_data_when_the_new_is_broken(
         shutil.copytree(default_data_dir() / sub, broken / sub)
     (broken / "knowledge" / "pay.yaml").write_text("version: 1\nentries: [oops\n")
     svc = running.app.bot_data["services"]
-    svc.settings = replace(svc.settings, data_dir=broken)  # as if CAREERBOT_DATA_DIR pointed there
+    # as if CAREERBOT_DATA_DIR pointed there
+    svc.settings = svc.settings.model_copy(update={"data_dir": broken})
     [refused] = await running.say("/reload", user=ADMIN)
     assert (refused.text or "").startswith("Not reloaded") and "pay.yaml" in (refused.text or "")
     [answer] = await running.say("salary?")

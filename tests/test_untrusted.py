@@ -19,10 +19,9 @@ from botapi import DEFAULT_TOKEN, BotApiStandIn
 from botprocess import bot_env, bot_process, run_to_exit
 from test_telegram import USER, Running, bot_on_stand_in, button_data, reschedule
 
-from bot import telegram_app
-from bot.config import Settings
+from bot.config import Settings, webhook_problem
 from bot.knowledge import Knowledge
-from bot.telegram_app import webhook_problem
+from bot.telegram import outbox
 
 OTHER = 6002
 GROUP = -100777
@@ -147,9 +146,9 @@ async def test_a_failed_reply_is_resent_not_apologised_for(
     texts = [c.text or "" for c in running.api.sent[start:] if c.method == "sendMessage" and c.ok]
     assert not any("went wrong" in t for t in texts), "a committed reminder is not a failure"
     assert rows(running, "SELECT count(*) FROM outbox") == [(1,)], "the reply is still owed"
-    monkeypatch.setattr(telegram_app, "RESEND_EVERY", 0.0)
+    monkeypatch.setattr(outbox, "RESEND_EVERY", 0.0)
     assert running.app.job_queue is not None
-    running.app.job_queue.run_once(telegram_app.resend_owed, 0)  # what the retry job runs
+    running.app.job_queue.run_once(outbox.resend_owed, 0)  # what the retry job runs
     await running.api.wait_for(lambda c: c.ok and "Saved" in (c.text or ""), start=start)
     await running.quiet(start)
     saved = [c for c in running.api.sent[start:] if c.ok and "Saved" in (c.text or "")]

@@ -1,9 +1,8 @@
 """How the bot talks HTTP to the Bot API: python-telegram-bot's ``BaseRequest`` on aiohttp.
 
 python-telegram-bot ships an httpx-based request class and lets an application plug in another
-(``ApplicationBuilder.request``). Measured in bench/throughput.py, httpx's client and connection
-pool cost about 2 ms of CPU per request, most of the bot's CPU under load; aiohttp does the same
-work in about a third of that, which doubles the replies per second one core can send.
+(``ApplicationBuilder.request``). Under load httpx's client and connection pool took most of the
+bot's CPU; aiohttp does the same work for much less (the figures: README, bench/README.md).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from botapi import DEFAULT_TOKEN, BotApiStandIn
 from telegram import Bot
 from telegram.error import NetworkError, TimedOut
 
-from bot.http_client import AiohttpRequest, NotSent
+from bot.telegram.http import AiohttpRequest, NotSent
 
 USER = 4242
 

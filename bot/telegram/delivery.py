@@ -7,42 +7,37 @@ the store before sending (pending -> sending, committed), so a deleted, done or 
 is skipped and no two senders send one, and marks it sent only after Telegram accepted it.
 At most ``MAX_SENDS`` reminder messages are on their way at once: a burst of thousands due in
 the same minute neither floods the HTTP connection pool nor queues ahead of chat replies in the
-rate limiter.
+rate limiter. A send that fails under the send policy (``send``) gives the claim back and is
+tried again later.
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
-that were in flight then (at most ``MAX_SENDS``; with the rate limiter on, measured: none or one).
+that were in flight then (at most ``MAX_SENDS``).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from telegram.ext import ContextTypes
+from telegram.ext import Application, Job, JobQueue
 
 from bot.config import redact
 from bot.reminders import Notification
-
-if TYPE_CHECKING:
-    from telegram.ext import Application, JobQueue
-
-    from bot.telegram_app import Services
+from bot.telegram.context import BotContext, Services, services_of
+from bot.telegram.render import render
+from bot.telegram.send import retry_delay, with_retries
 
 log = logging.getLogger(__name__)
 
 HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
-MAX_SENDS = 8  # reminder messages on their way at once
-RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # then every 5 minutes until it goes through
 
 
 def schedule(
-    job_queue: JobQueue,  # type: ignore[type-arg]
-    notifications: list[Notification],
-    *,
-    moved: bool = False,
+    job_queue: JobQueue[Any], notifications: list[Notification], *, moved: bool = False
 ) -> int:
     """Add a job for each notification due within the horizon and not scheduled yet.
 
@@ -61,34 +56,35 @@ def schedule(
             if not moved:
                 continue
             existing[name].schedule_removal()
-        job = job_queue.run_once(
-            deliver,
-            when=max(0.0, n.fire_at - now),
-            data=(n.id, 0),
-            name=name,
-            # APScheduler drops a job over 1 s late by default; a reminder is never dropped
-            job_kwargs={"misfire_grace_time": None, "coalesce": True},
-        )
-        existing[name] = job
+        existing[name] = _job(job_queue, n.id, 0, max(0.0, n.fire_at - now))
         added += 1
     return added
 
 
-def schedule_new(application: Application, services: Services) -> None:  # type: ignore[type-arg]
+def _job(job_queue: JobQueue[Any], notification_id: int, attempt: int, when: float) -> Job[Any]:
+    return job_queue.run_once(
+        deliver,
+        when=when,
+        data=(notification_id, attempt),
+        name=f"n{notification_id}",
+        # APScheduler drops a job over 1 s late by default; a reminder is never dropped
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
+
+
+def schedule_new(job_queue: JobQueue[Any] | None, services: Services) -> None:
     """Schedule whatever the engine created since the last call."""
     fresh = services.engine.reminders.drain()
-    if fresh and application.job_queue is not None:
-        schedule(application.job_queue, fresh, moved=True)
+    if fresh and job_queue is not None:
+        schedule(job_queue, fresh, moved=True)
 
 
 async def schedule_all(application: Application) -> None:  # type: ignore[type-arg]
     """At start-up: schedule what is due soon (overdue: now), then refill every few minutes."""
-    from bot.telegram_app import services_of
-
-    svc = services_of(application)
+    reminders = services_of(application).engine.reminders
     job_queue = application.job_queue
-    assert job_queue is not None
-    reminders = svc.engine.reminders
+    if job_queue is None:
+        raise RuntimeError("reminders need python-telegram-bot's job-queue extra")
     recovered = reminders.recover()  # claimed by a process that died before sending: resend
     if recovered:
         log.info("%d reminder messages were being sent when the bot stopped", recovered)
@@ -102,23 +98,19 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
 
 
-async def refill(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def refill(context: BotContext) -> None:
     """Schedule the notifications that have come within the horizon since the last refill."""
-    from bot.telegram_app import services
-
-    assert context.job_queue is not None
-    reminders = services(context).engine.reminders
-    schedule(context.job_queue, reminders.pending(until=time.time() + HORIZON))
+    if context.job_queue is not None:
+        reminders = context.services.engine.reminders
+        schedule(context.job_queue, reminders.pending(until=time.time() + HORIZON))
 
 
-async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send one notification if it is still pending; retry later on failure."""
-    from bot.telegram_app import services
-
-    job = context.job
-    assert job is not None and isinstance(job.data, tuple)
-    notification_id, attempt = job.data
-    svc = services(context)
+async def deliver(context: BotContext) -> None:
+    """Send one notification if it is still pending; try again later on failure."""
+    if context.job is None or not isinstance(context.job.data, tuple):
+        return
+    notification_id, attempt = context.job.data
+    svc = context.services
     async with svc.reminder_sends:
         reminders = svc.engine.reminders
         notification = reminders.notification(notification_id)
@@ -132,57 +124,29 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _send(
-    context: ContextTypes.DEFAULT_TYPE, svc: Services, notification: Notification, attempt: int
+    context: BotContext, svc: Services, notification: Notification, attempt: int
 ) -> None:
-    from bot.telegram_app import render
-
     reminders = svc.engine.reminders
-    notification_id = notification.id
     chat_id = int(notification.user_id)
     reply = reminders.message(notification, online_since=svc.online_since)
     try:
         for text, markup in render(reply):
-            await context.bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup)
+            await with_retries(
+                partial(context.bot.send_message, chat_id, text, reply_markup=markup)
+            )
     except Forbidden:
         log.info("user %s blocked the bot; holding their reminders", chat_id)
         reminders.pause_user(notification.user_id)
         svc.engine.store.set_active(notification.user_id, False)
         return
-    except BadRequest as exc:
-        log.error("reminder %s rejected by Telegram: %s", notification_id, redact(str(exc)))
-        _retry(context, notification_id, attempt, RETRY_DELAYS[-1])
+    except (BadRequest, RetryAfter, NetworkError) as exc:  # NetworkError: timeouts too
+        if isinstance(exc, BadRequest):
+            log.error("reminder %s rejected by Telegram: %s", notification.id, redact(str(exc)))
+        elif not isinstance(exc, RetryAfter):
+            log.warning("reminder %s not sent (%s); retrying", notification.id, redact(str(exc)))
+        reminders.release(notification.id)  # give the claim back, and try again later
+        if context.job_queue is not None:
+            _job(context.job_queue, notification.id, attempt + 1, retry_delay(exc, attempt))
         return
-    except RetryAfter as exc:
-        _retry(context, notification_id, attempt, seconds(exc.retry_after))
-        return
-    except NetworkError as exc:  # includes timeouts: the message may or may not have arrived
-        log.warning("reminder %s not sent (%s); retrying", notification_id, redact(str(exc)))
-        _retry(
-            context, notification_id, attempt, RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
-        )
-        return
-    reminders.mark_sent(notification_id)
-    schedule_new(context.application, svc)
-
-
-def _retry(
-    context: ContextTypes.DEFAULT_TYPE, notification_id: int, attempt: int, delay: float
-) -> None:
-    """Give the claim back and try again after ``delay`` seconds."""
-    from bot.telegram_app import services
-
-    assert context.job_queue is not None
-    services(context).engine.reminders.release(notification_id)
-    context.job_queue.run_once(
-        deliver,
-        when=delay,
-        data=(notification_id, attempt + 1),
-        name=f"n{notification_id}",
-        job_kwargs={"misfire_grace_time": None},
-    )
-
-
-def seconds(value: object) -> float:
-    """Seconds in a ``RetryAfter.retry_after`` (a timedelta, or an int in older versions)."""
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
+    reminders.mark_sent(notification.id)
+    schedule_new(context.job_queue, svc)

@@ -1,0 +1,178 @@
+"""The Telegram application, wired: the builder, the handlers in one list, polling or webhook.
+
+Nothing imports this module but the command line (``run``) and the tests; everything it wires
+lives in the modules below it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+from urllib.parse import urlparse
+
+from telegram import BotCommand, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings, webhook_problem
+from bot.engine import Engine
+from bot.knowledge import DataError, load
+from bot.logs import setup_logging
+from bot.store import Store, StoreError
+from bot.telegram import handlers
+from bot.telegram.context import (
+    CONTEXT_TYPES,
+    BotApplication,
+    BotContext,
+    Services,
+    attach,
+    services_of,
+)
+from bot.telegram.delivery import schedule_all
+from bot.telegram.http import AiohttpRequest
+from bot.telegram.order import PerUserOrder
+from bot.telegram.outbox import RESEND_EVERY, SETTLE_EVERY, resend_owed, settle, settle_now
+from bot.telegram.send import Pacing, with_retries
+from bot.telegram.webhook import limit_webhook_requests
+
+log = logging.getLogger(__name__)
+
+PUBLIC_COMMANDS = [
+    ("start", "Start and see the menu"),
+    ("menu", "Guided tours and main topics"),
+    ("help", "What I can do"),
+    ("certifications", "Which certification fits me"),
+    ("degrees", "Which degree to get"),
+    ("path", "My next career step"),
+    ("remind", "Set a reminder: /remind 2027-03-14 CMM exam"),
+    ("reminders", "My reminders"),
+    ("timezone", "Set my time zone: /timezone Europe/Berlin"),
+    ("export", "Everything stored about me"),
+    ("forget", "Delete everything stored about me"),
+    ("cancel", "Leave the current guided tour"),
+]
+MAX_CONCURRENT_UPDATES = 64
+# A few connections serve 64 updates in flight (fewer cost throughput, more gain nothing:
+# bench/throughput.py); a request waits for a free one up to POOL_TIMEOUT seconds.
+CONNECTION_POOL_SIZE = 8
+POOL_TIMEOUT = 30.0
+DAY = 86400.0
+
+NEW = filters.UpdateType.MESSAGE  # edited messages are ignored
+HANDLERS: list[BaseHandler[Update, BotContext, None]] = [  # tried in this order
+    CommandHandler(["report", "reload"], handlers.admin_command, filters=NEW),
+    MessageHandler(NEW & filters.COMMAND, handlers.command),
+    MessageHandler(NEW & filters.TEXT, handlers.text_message),
+    MessageHandler(NEW & ~filters.TEXT, handlers.not_text),
+    CallbackQueryHandler(handlers.button),
+]
+
+
+def build_application(settings: Settings, engine: Engine) -> BotApplication:
+    """The python-telegram-bot Application with every handler, in the order they are tried."""
+    if settings.token is None:
+        raise ValueError("build_application needs settings with a token")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.token.get_secret_value())
+        .base_url(settings.api_base_url)
+        .context_types(CONTEXT_TYPES)
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
+        .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
+        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
+        .get_updates_request(AiohttpRequest(1))
+        .post_init(post_init)
+    )
+    if settings.rate_limit > 0:
+        builder = builder.rate_limiter(Pacing(settings.rate_limit))  # type: ignore[arg-type]
+    app: BotApplication = builder.build()  # type: ignore[assignment]
+    attach(app, Services(engine, settings))
+    app.add_handlers(HANDLERS)
+    app.add_error_handler(handlers.on_error)
+    return app
+
+
+async def post_init(application: Application) -> None:  # type: ignore[type-arg]
+    """Register the public commands with Telegram and schedule the jobs and pending reminders."""
+    commands = [BotCommand(c, d) for c, d in PUBLIC_COMMANDS]
+    await with_retries(partial(application.bot.set_my_commands, commands))
+    services_of(application).engine.store.prune_updates()
+    job_queue = application.job_queue
+    if job_queue is not None:
+        job_queue.run_repeating(handlers.prune_updates, interval=DAY, first=DAY)
+        job_queue.run_repeating(settle, interval=SETTLE_EVERY, first=SETTLE_EVERY)
+        job_queue.run_once(resend_owed, when=0, data=0.0)  # everything owed from before
+        job_queue.run_repeating(resend_owed, interval=RESEND_EVERY, first=RESEND_EVERY)
+    await schedule_all(application)
+
+
+@asynccontextmanager
+async def polling(app: BotApplication) -> AsyncIterator[BotApplication]:
+    """Run ``app`` with long polling inside an already running event loop, as ``run`` would.
+
+    For embedding the bot in another asyncio program, and for tests and benchmarks.
+    """
+    await app.initialize()
+    await post_init(app)
+    await app.start()
+    if app.updater is None:
+        raise RuntimeError("polling needs an application with an updater")
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    try:
+        yield app
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        settle_now(services_of(app))
+        await app.shutdown()
+
+
+def run_command(settings: Settings) -> int:
+    """``python -m bot run``: serve Telegram until SIGINT/SIGTERM."""
+    setup_logging(settings.log_level)
+    problem = settings.token_problem() or (settings.webhook_url and webhook_problem(settings))
+    if problem:
+        print(f"careerbot: {problem}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(settings.db_path, exclusive=True)
+    except StoreError as exc:
+        print(f"careerbot: {exc}", file=sys.stderr)
+        return 2
+    try:
+        engine = Engine(load(settings.data_dir), store)
+    except DataError as exc:
+        print(
+            f"careerbot: the data has {len(exc.problems)} problem(s); run `check`", file=sys.stderr
+        )
+        return 1
+    app = build_application(settings, engine)
+    log.info("careerbot starting (%s)", "webhook" if settings.webhook_url else "long polling")
+    if settings.webhook_url:
+        limit_webhook_requests()
+        app.run_webhook(
+            listen=settings.webhook_listen,
+            port=settings.port,
+            url_path=urlparse(settings.webhook_url).path.lstrip("/"),  # as a proxy forwards it
+            webhook_url=settings.webhook_url,
+            secret_token=settings.webhook_secret,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    settle_now(services_of(app))
+    engine.store.close()
+    log.info("careerbot stopped")
+    return 0
