@@ -13,12 +13,10 @@ Loc = tuple[int | str, ...]
 
 def choices(step: Step) -> list[tuple[str, str]]:
     """The (value, next step) pairs a step can produce."""
-    if step.input == "number":
-        assert step.next is not None  # guaranteed by the schema
-        return [(r.value, step.next) for r in step.ranges]
+    if step.input == "number":  # the schema gives number and multi-choice steps a next
+        return [(r.value, step.next or END) for r in step.ranges]
     if step.multi:
-        assert step.next is not None
-        return [(ANY, step.next)]
+        return [(ANY, step.next or END)]
     typed = [(ANY, step.next)] if step.input is not None and step.next is not None else []
     return [(o.id, o.next or END) for o in step.options] + typed
 
@@ -92,12 +90,12 @@ def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
         return
     chosen: set[str] = set()
     for slots in paths(dialog):
-        result = pick_result(dialog, slots)
-        if result is None:
+        picked = pick_result(dialog, slots)
+        if picked is None:
             answers = ", ".join(f"{k}={v}" for k, v in slots.items())
             yield ("results",), f"dead end: no result matches {answers}"
             return
-        chosen.add(result.id)
+        chosen.add(picked.id)
     for i, result in enumerate(dialog.results):
         if result.id not in chosen:
             yield (

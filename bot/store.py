@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.dialogstate import DialogState
+
 MIGRATIONS: list[str] = [
     # 1: users, feedback and the questions the bot could not answer
     """
@@ -112,7 +114,7 @@ class User:
     id: str
     profile: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
-    dialog: dict[str, Any] | None = None
+    dialog: DialogState | None = None
     tz: str | None = None
     active: bool = True
 
@@ -195,11 +197,16 @@ class Store:
             self.db.execute("ROLLBACK")
             raise StoreError(f"{self.path}: commit failed ({exc})") from None
 
-    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement; a failure is a :class:`StoreError` naming the file."""
         try:
-            self.db.execute(sql, args)
+            return self.db.execute(sql, args)
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+            what = "read" if sql.lstrip().upper().startswith("SELECT") else "write"
+            raise StoreError(f"{self.path}: {what} failed ({exc})") from None
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        self.execute(sql, args)
 
     def user(self, user_id: str) -> User:
         """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`)."""
@@ -213,7 +220,7 @@ class Store:
             user_id,
             json.loads(profile),
             json.loads(context),
-            json.loads(dialog) if dialog else None,
+            DialogState.load(dialog),
             tz,
             bool(active),
         )
@@ -231,7 +238,7 @@ class Store:
                 self.clock(),
                 json.dumps(user.profile),
                 json.dumps(user.context),
-                json.dumps(user.dialog) if user.dialog is not None else None,
+                json.dumps(user.dialog.model_dump()) if user.dialog is not None else None,
                 user.tz,
                 int(user.active),
             ),
@@ -239,23 +246,17 @@ class Store:
 
     def claim_update(self, update_id: int) -> bool:
         """Record a Telegram update as handled; False if it was handled before."""
-        try:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        cursor = self.execute(
+            "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
+        )
         return cursor.rowcount == 1
 
     def owe(self, user_id: str, chat_id: str, replies: str) -> int:
         """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
-        try:
-            cursor = self.db.execute(
-                "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
-                (user_id, chat_id, replies, self.clock()),
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: write failed ({exc})") from None
+        cursor = self.execute(
+            "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
+            (user_id, chat_id, replies, self.clock()),
+        )
         return int(cursor.lastrowid or 0)
 
     def owed(self, older_than: float = 0.0) -> list[tuple[int, str, str]]:
@@ -327,7 +328,7 @@ class Store:
             "user": user.id,
             "profile": user.profile,
             "context": user.context,
-            "dialog": user.dialog,
+            "dialog": user.dialog.model_dump() if user.dialog else None,
             "timezone": user.tz,
             "feedback": [
                 {"entry": e, "helpful": bool(h)}

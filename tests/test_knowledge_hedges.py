@@ -51,7 +51,7 @@ def tour(engine: Engine, dialog: str, answers: dict[str, str]) -> str:
     steps = {s.id: s for s in engine.kb.dialogs[dialog].steps}
     turn: Turn = engine.press(user, f"d:{dialog}")
     while (state := engine.store.user(user).dialog) is not None:
-        step = steps[state["step"]]
+        step = steps[state.step]
         value = answers[step.slot]
         if step.input == "number":
             turn = engine.handle(user, value)

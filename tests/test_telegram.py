@@ -469,9 +469,9 @@ async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running
     # a zone change moves them: the first now comes due at once, the second in 20 minutes
     db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now, earlier.id))
     db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1200, later.id))
-    running.engine.reminders.outbox += [
+    running.engine.reminders.hand_over([
         n for n in running.engine.reminders.pending() if n.id in (earlier.id, later.id)
-    ]
+    ])
     start = len(running.api.sent)
     replies = await running.say("salary?")  # any reply schedules what the engine handed over
     assert any("Median salary" in (c.text or "") for c in replies)
