@@ -106,7 +106,7 @@ def reader_cost(rounds: int) -> dict[str, float]:
     from zoneinfo import ZoneInfo
 
     from bot.knowledge import load
-    from bot.reminder_request import RequestReader
+    from bot.reminders.request import RequestReader
 
     words = load().reminder_words
     assert words is not None

@@ -1,4 +1,4 @@
-"""bot.reminder_request: which messages ask for a reminder, and the slots their words fill.
+"""bot.reminders.request: which messages ask for a reminder, and the slots their words fill.
 
 Now is Wednesday 2 December 2026, 10:00 in New York. Every row states all the slots the
 message must yield; a slot a row leaves out must come back empty.
@@ -15,7 +15,7 @@ import pytest
 
 from bot.dates import MonthOnly
 from bot.knowledge import Knowledge
-from bot.reminder_request import DEFAULT_TIME, ReminderRequest, RequestReader
+from bot.reminders.request import DEFAULT_TIME, ReminderRequest, RequestReader
 
 ZONE = ZoneInfo("America/New_York")
 NOW = dt.datetime(2026, 12, 2, 10, 0, tzinfo=ZONE)
