@@ -147,7 +147,7 @@ class Dialog(Strict):
     start: Id
     steps: list[Step] = Field(min_length=1)
     results: list[Result] = []
-    action: Literal["reminder"] | None = None
+    action: Literal["reminder", "reminder_when", "reminder_rename"] | None = None
 
     @model_validator(mode="after")
     def _ends(self) -> Dialog:
@@ -210,7 +210,6 @@ class LexiconFile(Strict):
     occupations: list[str] = []
     roles: list[str] = []
     compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
-    reminder_kinds: dict[Literal["exam", "renewal", "ceu"], list[str]] = {}  # in /remind titles
 
 
 Phrase = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+( [a-z0-9]+)*$", max_length=80)]

@@ -209,9 +209,16 @@ def test_guided_reminder_dialog(bot: Engine):
     turn = press("Done")
     turn = press("Every year")
     text = turn.plain()
+    assert "Reminder: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
+    assert "Save it?" in text and count(bot, "m") == 0, "nothing is stored before Save"
+    save = next(b.data for b in turn.buttons if b.label == "Save")
+    turn = bot.press("m", save)
+    text = turn.plain()
     assert "Saved: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
     assert "1 week before" in text and "at the time" in text and "Repeats every year" in text
     assert len(fire_times(bot, "m")) == 2
+    again = bot.press("m", save)
+    assert "earlier conversation" in again.plain() and count(bot, "m") == 1
 
 
 def test_forget_deletes_reminders_too(bot: Engine):

@@ -205,6 +205,10 @@ class RequestReader:
             notes=tuple(notes),
         )
 
+    def kind_of(self, text: str) -> str | None:
+        """The kind of date a title names ("CMM exam": "exam"), by the same words as requests."""
+        return self._kind(self._tokens(text[:MAX_CHARS]).words)
+
     def _tokens(self, text: str) -> _Message:
         typed: list[str] = []
         words: list[str] = []
