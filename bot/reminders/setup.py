@@ -195,7 +195,8 @@ class ReminderSetup:
         kind = kind if kind in KINDS else "other"
         title = slots.get("credential", "")
         if entry:
-            title = f"{rules.short_name(entry.title)} {KINDS[kind]}".strip()
+            name = entry.short or rules.short_name(entry.title)
+            title = f"{name} {KINDS[kind]}".strip()
         at = slots.get("time", "")
         leads = [rules.lead_minutes(v) for v in slots.get("leads", "d0").split(",") if v]
         return Draft(
