@@ -13,6 +13,7 @@ a current dialog run, and the engine answers anything else with the polite stale
 | ``m`` | :class:`More` | entry | the entry's longer answer | no |
 | ``f`` | :class:`Feedback` | entry, helpful (1/0) | records the vote | no |
 | ``menu`` | :class:`Menu` | | the menu | no |
+| ``p`` | :class:`Picture` | chart | the chart alone, as a picture | no |
 | ``d`` | :class:`StartDialog` | dialog | starts a guided tour | if the tour is |
 | ``n`` | :class:`FreshDialog` | dialog | starts it over, re-asking all | if the tour is |
 | ``a`` | :class:`Answer` | run, step, option | answers that run's current step | if the tour is |
@@ -173,6 +174,12 @@ class Feedback(ButtonData, prefix="f"):
 
 class Menu(ButtonData, prefix="menu"):
     """Show the menu."""
+
+
+class Picture(ButtonData, prefix="p"):
+    """Show a chart (``knowledge/charts.yaml``) alone, as a picture ("Show as picture")."""
+
+    chart: Word
 
 
 # --- guided tours ------------------------------------------------------------------------------

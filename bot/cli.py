@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+from bot.charts import cache_folder
 from bot.config import ConfigError, Settings, redact
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn
@@ -34,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check_command(args.dir or settings.data_dir or default_data_dir())
         if args.command == "ask":
-            return ask_command(args.question, args.json, settings.data_dir)
+            charts = cache_folder(settings.db_path)
+            return ask_command(args.question, args.json, settings.data_dir, charts)
         if args.command == "chat":
             from bot.chat import run_chat
 
@@ -77,24 +79,34 @@ def check_command(data_dir: Path) -> int:
     return 0
 
 
-def ask_command(questions: list[str], as_json: bool, data_dir: Path | None = None) -> int:
-    """Answer each question as the first message of a fresh user."""
+def ask_command(
+    questions: list[str],
+    as_json: bool,
+    data_dir: Path | None = None,
+    charts: Path | None = None,
+) -> int:
+    """Answer each question as the first message of a fresh user; pictures are drawn into
+    ``charts`` (by default the folder beside the default database)."""
+    from bot.charts import Pictures
     from bot.engine import Engine
     from bot.store import Store
 
     engine = Engine(load(data_dir), Store(":memory:"))
+    pictures = Pictures(engine.kb, charts or cache_folder(":memory:"))
     lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
     for n, question in enumerate(lines):
         turn = engine.handle(f"ask-{n}", question)
+        drawn = [str(p) for p in map(pictures.path, turn.images) if p is not None]
         if as_json:
-            print(json.dumps(turn_json(question, turn), ensure_ascii=False), flush=True)
+            print(json.dumps(turn_json(question, turn, drawn), ensure_ascii=False), flush=True)
         else:
-            print(turn.plain() + "\n", flush=True)
+            print(turn.plain() + "".join(f"\n[picture] {p}" for p in drawn) + "\n", flush=True)
     return 0
 
 
-def turn_json(question: str, turn: Turn) -> dict[str, object]:
-    """The ``ask --json`` object for one answered question (the fields docs/interface.md names)."""
+def turn_json(question: str, turn: Turn, images: list[str] | None = None) -> dict[str, object]:
+    """The ``ask --json`` object for one answered question (the fields docs/interface.md names);
+    ``images`` are the paths of the pictures drawn for it."""
     return {
         "question": question,
         "matched": turn.matched,
@@ -104,4 +116,5 @@ def turn_json(question: str, turn: Turn) -> dict[str, object]:
         "buttons": [b.label for b in turn.buttons],
         "suggestions": turn.suggestions,
         "sources": turn.sources,
+        "images": images or [],
     }

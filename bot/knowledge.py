@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import utils
 
-from bot import dialogcheck
+from bot import chartcheck, dialogcheck
 from bot.schema import (
+    Chart,
     Dialog,
     Entry,
     Intent,
@@ -84,6 +85,7 @@ class Knowledge:
     entries: dict[str, Entry] = field(default_factory=dict)
     responses: dict[str, Response] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
+    charts: dict[str, Chart] = field(default_factory=dict)  # pictures of entries' numbers
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
     out_of_scope: list[str] = field(default_factory=list)  # intents/out_of_scope.yaml
@@ -95,7 +97,8 @@ class Knowledge:
         examples = sum(len(i.examples) for i in self.intents.values())
         return (
             f"ok: {len(self.entries)} entries, {len(self.responses)} responses, "
-            f"{len(self.dialogs)} dialogs, {len(self.intents)} intents ({examples} examples), "
+            f"{len(self.dialogs)} dialogs, {len(self.charts)} charts, "
+            f"{len(self.intents)} intents ({examples} examples), "
             f"{len(self.sources)} sources"
         )
 
@@ -219,6 +222,8 @@ class _Loader:
             self.add("response", self.kb.responses, response, doc, ("responses", i))
         for i, dialog in enumerate(model.dialogs):
             self.add("dialog", self.kb.dialogs, dialog, doc, ("dialogs", i))
+        for i, chart in enumerate(model.charts):
+            self.add("chart", self.kb.charts, chart, doc, ("charts", i))
 
     def load_lexicon(self, path: Path) -> None:
         parsed = self.parse(path, LexiconFile)
@@ -271,6 +276,7 @@ class _Loader:
             doc, loc = self.where[("dialog", dialog.id)]
             for sub, message in dialogcheck.problems(dialog, set(kb.entries)):
                 self.problem(doc, (*loc, *sub), message)
+        self.check_charts()
         self.check_intents()
         self.check_reminder_words()
         if kb.sources:
@@ -295,6 +301,21 @@ class _Loader:
                         doc,
                         ("credentials", entry_id, j),
                         f"credential name '{name}' is claimed by '{first}' and '{entry_id}'",
+                    )
+
+    def check_charts(self) -> None:
+        illustrated: dict[str, str] = {}
+        for chart in self.kb.charts.values():
+            doc, loc = self.where[("chart", chart.id)]
+            for sub, message in chartcheck.problems(chart, self.kb.entries, set(self.kb.sources)):
+                self.problem(doc, (*loc, *sub), message)
+            for j, entry_id in enumerate(chart.entries):
+                first = illustrated.setdefault(entry_id, chart.id)
+                if first != chart.id:
+                    self.problem(
+                        doc,
+                        (*loc, "entries", j),
+                        f"entry '{entry_id}' is illustrated by charts '{first}' and '{chart.id}'",
                     )
 
     def check_sources(self, doc: YamlDoc, loc: Loc, ids: list[str]) -> None:

@@ -97,6 +97,17 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL
     );
     """,
+    # 6: Telegram's file_id of each chart picture once uploaded, per bot and chart version,
+    # so a chart is uploaded once per bot and then sent by reference
+    """
+    CREATE TABLE chart_files (
+        bot TEXT NOT NULL,
+        chart TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (bot, chart)
+    );
+    """,
 ]
 
 
@@ -278,6 +289,25 @@ class Store:
         """Keep only the part of an owed turn that has not been sent yet."""
         with self.transaction() as db:
             db.execute("UPDATE outbox SET replies = ? WHERE id = ?", (replies, outbox_id))
+
+    def chart_file(self, bot: str, chart: str) -> str | None:
+        """The file_id under which ``bot`` uploaded this chart version, if it did."""
+        row = self.db.execute(
+            "SELECT file_id FROM chart_files WHERE bot = ? AND chart = ?", (bot, chart)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember_chart_file(self, bot: str, chart: str, file_id: str | None) -> None:
+        """Keep (or, with None, forget) the file_id of an uploaded chart version."""
+        if file_id is None:
+            self._write("DELETE FROM chart_files WHERE bot = ? AND chart = ?", (bot, chart))
+            return
+        self._write(
+            """INSERT INTO chart_files (bot, chart, file_id, at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (bot, chart) DO UPDATE SET file_id = excluded.file_id,
+                 at = excluded.at""",
+            (bot, chart, file_id, self.clock()),
+        )
 
     def prune_updates(self, older_than: float = 7 * 86400) -> None:
         """Forget handled update ids older than ``older_than`` seconds (Telegram keeps 24 h)."""

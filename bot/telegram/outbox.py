@@ -17,6 +17,7 @@ from bot.replies import Reply, Turn, dump_replies, load_replies
 from bot.store import StoreError
 from bot.telegram.context import BotContext, Services
 from bot.telegram.delivery import schedule_new
+from bot.telegram.photos import send_picture
 from bot.telegram.render import render
 from bot.telegram.send import send_text
 
@@ -43,8 +44,10 @@ async def send_replies(
         svc.owed_in_flight.add(owed)
     try:
         for reply in replies:
-            for text, markup in render(reply):
+            for text, markup in render(reply) if reply.text or not reply.image else []:
                 await send_text(context, chat_id, text, markup)
+            if reply.image:  # after the text, which a failed picture never holds back
+                await send_picture(context, chat_id, reply)
             sent += 1
     except BadRequest as exc:  # the same request again cannot help: drop it, loudly
         if owed is None:
