@@ -153,7 +153,7 @@ class Dialog(Strict):
     start: Id
     steps: list[Step] = Field(min_length=1)
     results: list[Result] = []
-    action: Literal["reminder"] | None = None
+    action: Literal["reminder", "reminder_when", "reminder_rename"] | None = None
 
     @model_validator(mode="after")
     def _ends(self) -> Dialog:
@@ -285,4 +285,27 @@ class LexiconFile(Strict):
     roles: list[str] = []
     compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
     whole_topic: list[str] = []  # words asking for a whole topic, not one detail ("both", "all")
-    reminder_kinds: dict[Literal["exam", "renewal", "ceu"], list[str]] = {}  # in /remind titles
+
+
+Phrase = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+( [a-z0-9]+)*$", max_length=80)]
+
+
+class ReminderWordsFile(Strict):
+    """``intents/reminder_words.yaml``: the words that make and fill a reminder request."""
+
+    version: Literal[1]
+    triggers: list[Phrase] = Field(min_length=1)
+    weak_triggers: list[Phrase] = []
+    question_after_trigger: list[Phrase] = []
+    when_needs: list[Phrase] = []
+    question_starts: list[Phrase] = []
+    polite_starts: list[Phrase] = []
+    not_requests: list[Phrase] = []
+    manage_verbs: list[Phrase] = []
+    determiners: list[Phrase] = []
+    weak_date_words: list[Phrase] = []
+    kinds: dict[Literal["exam", "renewal", "ceu"], list[Phrase]] = {}
+    repeats: dict[Literal["yearly", "monthly"], list[Phrase]] = {}
+    credentials: dict[Id, list[Phrase]] = {}  # knowledge entry id -> the names people type
+    title_edges: list[Phrase] = []
+    never_corrected: list[Phrase] = []  # real words a typo fix must not turn into others

@@ -211,9 +211,16 @@ def test_guided_reminder_dialog(bot: Engine):
     turn = press("Done")
     turn = press("Every year")
     text = turn.plain()
+    assert "Reminder: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
+    assert "Save it?" in text and count(bot, "m") == 0, "nothing is stored before Save"
+    save = next(b.data for b in turn.buttons if b.label == "Save")
+    turn = bot.press("m", save)
+    text = turn.plain()
     assert "Saved: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
     assert "1 week before" in text and "at the time" in text and "Repeats every year" in text
     assert len(fire_times(bot, "m")) == 2
+    again = bot.press("m", save)
+    assert "earlier conversation" in again.plain() and count(bot, "m") == 1
 
 
 def test_forget_deletes_reminders_too(bot: Engine):
@@ -344,7 +351,7 @@ def test_a_reminder_names_a_credential_as_the_documents_do(bot: Engine):
     for step in ("Certified Nursing Home Administrator", "Exam"):
         turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
     turn = bot.handle("n", "2027-05-03")
-    for step in ("09:00", "At the time", "Done", "No, just once"):
+    for step in ("09:00", "At the time", "Done", "No, just once", "Save"):
         turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
     assert "Saved: Certified Nursing Home Administrator (CNHA) exam" in turn.plain()
     listed = bot.handle("n", "/reminders").plain()

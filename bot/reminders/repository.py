@@ -296,6 +296,57 @@ class ReminderRepository(Notifications):
                     )
         return len(ids), [n for i in ids for n in self.of_reminder(i)]
 
+    def owned(self, user_id: str, reminder_id: int) -> Reminder | None:
+        """One of the user's unfinished reminders; None for another's (a forged id), a gone one."""
+        reminder = self.get(reminder_id)
+        if reminder is None or reminder.user_id != user_id:
+            return None
+        row = self.store.execute("SELECT state FROM reminders WHERE id = ?", (reminder_id,))
+        return reminder if row.fetchone()[0] != "done" else None
+
+    def reschedule(
+        self, user_id: str, reminder_id: int, day: dt.date, at: dt.time
+    ) -> Saved | None:
+        """Move one of the user's reminders to ``day`` at ``at`` (in its zone), its messages
+        recomputed in the same commit; None if it is not theirs. A repeat counts from ``day``.
+
+        The messages still to come are cancelled (kept as rows, like those a "Done" ends) and
+        the new ones inserted; one already being sent is left to finish.
+        """
+        reminder = self.owned(user_id, reminder_id)
+        if reminder is None:
+            return None
+        moved = replace(reminder, day=day, at=at, first_day=day)
+        now = self.clock()
+        if moved.event().timestamp() <= now:
+            raise ReminderError("That moment is already in the past. Pick a future date or time.")
+        with self.store.transaction():
+            self.store.execute(
+                """UPDATE reminders SET local_date = ?, first_date = ?, local_time = ?,
+                   state = 'active' WHERE id = ? AND user_id = ?""",
+                (day.isoformat(), day.isoformat(), f"{at:%H:%M}", reminder_id, user_id),
+            )
+            self.store.execute(
+                """UPDATE notifications SET state = 'cancelled' WHERE reminder_id = ?
+                   AND user_id = ? AND state IN ('pending', 'paused')""",
+                (reminder_id, user_id),
+            )
+            scheduled = self.add(moved, day, now)
+        return Saved(moved, scheduled, self.of_reminder(reminder_id))
+
+    def rename(self, user_id: str, reminder_id: int, title: str) -> Reminder | None:
+        """Give one of the user's reminders a new title; None if it is not theirs."""
+        reminder = self.owned(user_id, reminder_id)
+        if reminder is None:
+            return None
+        title = rules.clean_title(title, reminder.kind, reminder.repeat)
+        with self.store.transaction():
+            self.store.execute(
+                "UPDATE reminders SET title = ? WHERE id = ? AND user_id = ?",
+                (title, reminder_id, user_id),
+            )
+        return replace(reminder, title=title)
+
     def delete(self, user_id: str, reminder_id: int) -> bool:
         """Delete one of the user's reminders and its notifications; False if not theirs."""
         with self.store.transaction():
