@@ -172,6 +172,15 @@ class Engine:
         running = self.dialogs.active(user)
         reask: list[Reply] | None = None
         if running:
+            steer = self.dialogs.steer(text)
+            if steer == "stop":
+                return self.core.cancel(user, "")
+            if steer == "resume":
+                return Turn([self.dialogs.question(user, *running)], running[0].id, 1.0, True)
+        requested = self.dialogs.requested(text)
+        if requested is not None and (not running or running[0].id != requested.id):
+            return self.dialogs.start(user, requested)
+        if running:
             try:
                 answered = self.dialogs.type_answer(user, text)
             except InvalidAnswer as exc:

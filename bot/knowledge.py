@@ -22,6 +22,7 @@ from bot.schema import (
     Response,
     Source,
     SourcesFile,
+    TourWords,
 )
 from bot.yamlfile import Loc, YamlDoc, YamlError, read
 
@@ -82,6 +83,7 @@ class Knowledge:
     entries: dict[str, Entry] = field(default_factory=dict)
     responses: dict[str, Response] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
+    tours: TourWords = field(default_factory=TourWords)
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
     out_of_scope: list[str] = field(default_factory=list)  # intents/out_of_scope.yaml
@@ -211,6 +213,8 @@ class _Loader:
             self.add("response", self.kb.responses, response, doc, ("responses", i))
         for i, dialog in enumerate(model.dialogs):
             self.add("dialog", self.kb.dialogs, dialog, doc, ("dialogs", i))
+        if model.tours is not None:
+            self.kb.tours = model.tours
 
     def load_lexicon(self, path: Path) -> None:
         parsed = self.parse(path, LexiconFile)

@@ -83,6 +83,7 @@ class Option(Strict):
     id: Id
     label: Label
     next: Id | None = None
+    means: list[Word] = []  # words besides the label's by which a typed answer picks it
 
 
 class Range(Strict):
@@ -148,12 +149,25 @@ class Dialog(Strict):
     steps: list[Step] = Field(min_length=1)
     results: list[Result] = []
     action: Literal["reminder"] | None = None
+    asked_for: list[Word] = []  # topic words that, with a tour request word, start it typed
 
     @model_validator(mode="after")
     def _ends(self) -> Dialog:
         if (self.action is None) == (not self.results):
             raise ValueError("a dialog ends in results or in an action (not both, not neither)")
         return self
+
+
+class TourWords(Strict):
+    """How typed text steers a guided tour: asking for one, resuming it, stopping it.
+
+    Each is a list of phrases, matched as whole words in the lowercased message.
+    """
+
+    requests: list[Text] = []  # "walk me through", "help me pick": with a tour's topic word
+    resume: list[Text] = []  # "carry on": the current step asked again
+    stop: list[Text] = []  # "never mind": the tour ends
+    fillers: list[Word] = []  # words a resume or stop message may carry besides its phrase
 
 
 class KnowledgeFile(Strict):
@@ -163,6 +177,7 @@ class KnowledgeFile(Strict):
     entries: list[Entry] = []
     responses: list[Response] = []
     dialogs: list[Dialog] = []
+    tours: TourWords | None = None
 
 
 class Intent(Strict):
