@@ -7,11 +7,16 @@ two topics gets both answers; what is not understood is stored for curators.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from string import Template
+
 from bot.buttons import Cancel, Resume
+from bot.conversation import Context, Threads
 from bot.knowledge import Knowledge
 from bot.matcher import Match, Matcher, Outcome
 from bot.replies import Button, Turn, short
-from bot.schema import Detail, Entry
+from bot.schema import Detail, Entry, FollowUp
 from bot.store import Store, User
 from bot.texts import Texts, topic
 
@@ -23,27 +28,49 @@ MAX_SUGGESTIONS = 3
 class Answers:
     """Answers typed questions from the knowledge, keeping the user's topic in context."""
 
-    def __init__(self, kb: Knowledge, matcher: Matcher, texts: Texts, store: Store) -> None:
+    def __init__(
+        self,
+        kb: Knowledge,
+        matcher: Matcher,
+        texts: Texts,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """Answer from ``kb`` as ``matcher`` understands; unanswered questions go to ``store``."""
         self.kb = kb
         self.matcher = matcher
         self.texts = texts
         self.store = store
+        self.clock = clock
+        self.threads = Threads(kb, matcher)
 
     def entry(self, user: User, entry: Entry, detail: Detail | None = None) -> Turn:
         """An entry's answer (it becomes the user's topic)."""
-        user.context = {"topic": entry.id}
+        self._remember(user, entry, detail)
         return Turn([self.texts.entry(entry, detail)], entry.id, 1.0, True)
 
     def more(self, user: User, entry: Entry) -> Turn:
         """An entry's longer answer (it becomes the user's topic)."""
-        user.context = {"topic": entry.id}
+        self._remember(user, entry)
         return Turn([self.texts.more(entry)], entry.id, 1.0, True)
+
+    def _remember(self, user: User, entry: Entry, detail: Detail | None = None) -> None:
+        now = self.clock()
+        context = Context.of(user, now)
+        context.answered(entry, detail, self.kb.threads)
+        context.store(user, now)
 
     def question(self, user: User, text: str, redirect: bool = True) -> Turn | None:
         """Answer ``text`` as a question; None, with ``redirect`` false, when there is no answer
         (a bad answer to a dialog's step: the dialog re-asks instead of a redirect)."""
-        match = self.matcher.match(text)
+        now = self.clock()
+        context = Context.of(user, now)
+        context.turns += 1
+        context.entities.update(self.threads.entities(text))
+        context.store(user, now)
+        if routed := self.threads.routed(context, text):
+            return self._routed(user, *routed)
+        match = self.threads.match(context, text, self.matcher.match(text))
         followup = self._follow_up(user, match)
         if followup:
             entry, detail = followup
@@ -62,6 +89,15 @@ class Answers:
         resume = self.texts.response("resume", dialog=dialog_title)
         resume.buttons = [Button("Resume", Resume().pack()), Button("Cancel", Cancel().pack())]
         turn.replies.append(resume)
+        return turn
+
+    def _routed(self, user: User, follow_up: FollowUp, state: str) -> Turn:
+        """A state named alone after a topic with a follow-up for states."""
+        entry = self.kb.entries[follow_up.answer]
+        turn = self.entry(user, entry, _detail_named(entry, set(state.split())))
+        if follow_up.note:
+            note = Template(follow_up.note).safe_substitute(state=state.title())
+            turn.replies[0].text = f"{note}\n\n{turn.replies[0].text}"
         return turn
 
     @staticmethod
@@ -110,7 +146,7 @@ class Answers:
         return named[:3] if len(named) >= 2 else []
 
     def _context_entries(self, user: User) -> list[Entry]:
-        found = self.kb.entries.get(user.context.get("topic", ""))
+        found = self.kb.entries.get(Context.of(user, self.clock()).topic or "")
         if found is None:
             return []
         return [found, *(self.kb.entries[r] for r in found.related if r in self.kb.entries)]

@@ -62,7 +62,7 @@ class Engine:
         self.kb = kb
         self.matcher = matcher or build_matcher(kb)
         self.texts = Texts(kb)
-        self.answers = Answers(kb, self.matcher, self.texts, self.store)
+        self.answers = Answers(kb, self.matcher, self.texts, self.store, self.clock)
         self.reminders = Reminders(self.store, kb, self.clock)
         reminders = ReminderCommands(self.reminders, kb, self.texts, self.matcher, self.clock)
         features = [reminders.feature()]

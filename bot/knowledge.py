@@ -14,6 +14,7 @@ from bot import dialogcheck
 from bot.schema import (
     Dialog,
     Entry,
+    FollowUp,
     Intent,
     IntentsFile,
     KnowledgeFile,
@@ -22,6 +23,7 @@ from bot.schema import (
     Response,
     Source,
     SourcesFile,
+    ThreadWords,
     TourWords,
 )
 from bot.yamlfile import Loc, YamlDoc, YamlError, read
@@ -84,6 +86,8 @@ class Knowledge:
     responses: dict[str, Response] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
     tours: TourWords = field(default_factory=TourWords)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    threads: ThreadWords = field(default_factory=ThreadWords)
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
     out_of_scope: list[str] = field(default_factory=list)  # intents/out_of_scope.yaml
@@ -215,6 +219,9 @@ class _Loader:
             self.add("dialog", self.kb.dialogs, dialog, doc, ("dialogs", i))
         if model.tours is not None:
             self.kb.tours = model.tours
+        if model.threads is not None:
+            self.kb.threads = model.threads
+        self.kb.follow_ups += model.follow_ups
 
     def load_lexicon(self, path: Path) -> None:
         parsed = self.parse(path, LexiconFile)

@@ -170,6 +170,24 @@ class TourWords(Strict):
     fillers: list[Word] = []  # words a resume or stop message may carry besides its phrase
 
 
+class FollowUp(Strict):
+    """Where an entity named alone leads after a topic ("and in ohio?" after licensing)."""
+
+    kind: Literal["state"]
+    after: list[Id] = Field(min_length=1)  # the topics it follows
+    answer: Id  # the entry answering it (its detail named by the entity, if one is)
+    note: Text | None = None  # said first; ``$state`` is the entity as the user wrote it
+
+
+class ThreadWords(Strict):
+    """Words of a follow-up that carry no topic: "and", "what about", "then"."""
+
+    fillers: list[Word] = []  # may stand beside an entity named alone ("and in ohio?")
+    openers: list[Text] = []  # phrases opening a continuation ("and for", "what about")
+    kinds: dict[str, Word] = {}  # an entry id prefix -> the entity kind its answer puts in play
+    detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
+
+
 class KnowledgeFile(Strict):
     """A ``knowledge/*.yaml`` file: entries, responses and dialogs."""
 
@@ -178,6 +196,8 @@ class KnowledgeFile(Strict):
     responses: list[Response] = []
     dialogs: list[Dialog] = []
     tours: TourWords | None = None
+    follow_ups: list[FollowUp] = []
+    threads: ThreadWords | None = None
 
 
 class Intent(Strict):
