@@ -23,6 +23,7 @@ from bot.texts import Texts, topic
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
 SURE_OF_NEW_TOPIC = 0.75  # a match this strong wins over a detail of the previous topic
 MAX_SUGGESTIONS = 3
+MAX_COMPARED = 3  # entries a comparison answers side by side
 
 
 class Answers:
@@ -62,7 +63,46 @@ class Answers:
 
     def question(self, user: User, text: str, redirect: bool = True) -> Turn | None:
         """Answer ``text`` as a question; None, with ``redirect`` false, when there is no answer
-        (a bad answer to a dialog's step: the dialog re-asks instead of a redirect)."""
+        (a bad answer to a dialog's step: the dialog re-asks instead of a redirect).
+
+        A message naming two credentials gets both; one holding two questions gets two answers,
+        the second read with the first's topic in context (a third part gets a "one at a time"
+        note); otherwise it is one question.
+        """
+        named = self.threads.named(text)
+        if len(named) >= 2:
+            return self._each(user, named[:MAX_COMPARED], text)
+        parts = self.threads.split(text)
+        if len(parts) > 1 and (both := self._parts(user, parts)):
+            return both
+        return self._one(user, text, redirect)
+
+    def _each(self, user: User, named: list[Entry], text: str) -> Turn:
+        """Each entry a message names, with the detail it asks for ("CNHA and CALA issuers?")."""
+        words = set(self.matcher.content_words(self.matcher.normalize(text)))
+        replies = [
+            reply
+            for entry in named
+            for reply in self.entry(user, entry, _detail_named(entry, words)).replies
+        ]
+        self._remember(user, named[0], _detail_named(named[0], words))
+        return Turn(replies, named[0].id, 1.0, True)
+
+    def _parts(self, user: User, parts: list[str]) -> Turn | None:
+        """Two questions' answers, or None unless both parts are understood (and differ)."""
+        turns = [self._one(user, part, redirect=False) for part in parts[:2]]
+        first, second = (t for t in turns)
+        if not (first and first.matched and second and second.matched):
+            return None
+        if first.intent == second.intent:
+            return None
+        replies = first.replies + second.replies
+        if len(parts) > 2:
+            replies.append(self.texts.response("one_at_a_time"))
+        return Turn(replies, first.intent, min(first.score, second.score), True)
+
+    def _one(self, user: User, text: str, redirect: bool = True) -> Turn | None:
+        """One question, read with the conversation's context."""
         now = self.clock()
         context = Context.of(user, now)
         context.turns += 1

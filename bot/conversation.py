@@ -11,6 +11,8 @@ outside the field, is matched with the last topic's title in front of it.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, ConfigDict, ValidationError
 from rapidfuzz import utils
 
@@ -21,6 +23,7 @@ from bot.store import User
 
 QUIET = 30 * 60  # seconds without a message after which the context is gone
 TURNS = 4  # turns without an answer from the knowledge after which it is gone
+SHORT_PAIR = 4  # words: "X and Y?" this short asks about both (when both are understood)
 FOLLOW_UP_WORDS = 6  # content words: a longer message stands on its own
 
 
@@ -111,6 +114,29 @@ class Threads:
         if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
             return match
         return Match(joined.outcome, joined.ranked, match.words or content)
+
+    def split(self, text: str) -> list[str]:
+        """The questions a message holds, in order (one part when it holds one)."""
+        parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s\+\s", text) if p.strip()]
+        words = self.kb.splits
+        if words.joiners and words.question_words:
+            joiner = "|".join(map(re.escape, words.joiners))
+            asks = "|".join(map(re.escape, words.question_words))
+            pattern = re.compile(rf",?\s+(?:{joiner})\s+(?=(?:{asks})\b)", re.IGNORECASE)
+            parts = [q for p in parts for q in pattern.split(p)]
+        if len(parts) == 1 and len(text.split()) <= SHORT_PAIR:  # "pay and outlook?"
+            joiner = "|".join(map(re.escape, words.joiners))
+            parts = re.split(rf"\s+(?:{joiner})\s+", text, maxsplit=1, flags=re.IGNORECASE)
+        return [p.strip() for p in parts if self._content(p)]
+
+    def named(self, text: str) -> list[Entry]:
+        """The entries a message names outright ("CHFP", "CMPE"), in the order it names them."""
+        found: list[Entry] = []
+        for word in utils.default_process(text).split():
+            entry = self.kb.entries.get(self.kb.named.get(word, ""))
+            if entry is not None and entry not in found:
+                found.append(entry)
+        return found
 
     def _content(self, text: str) -> list[str]:
         return self.matcher.content_words(self.matcher.normalize(text))

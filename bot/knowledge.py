@@ -23,6 +23,7 @@ from bot.schema import (
     Response,
     Source,
     SourcesFile,
+    SplitWords,
     ThreadWords,
     TourWords,
 )
@@ -88,6 +89,8 @@ class Knowledge:
     tours: TourWords = field(default_factory=TourWords)
     follow_ups: list[FollowUp] = field(default_factory=list)
     threads: ThreadWords = field(default_factory=ThreadWords)
+    splits: SplitWords = field(default_factory=SplitWords)
+    named: dict[str, str] = field(default_factory=dict)
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
     out_of_scope: list[str] = field(default_factory=list)  # intents/out_of_scope.yaml
@@ -221,6 +224,9 @@ class _Loader:
             self.kb.tours = model.tours
         if model.threads is not None:
             self.kb.threads = model.threads
+        if model.splits is not None:
+            self.kb.splits = model.splits
+        self.kb.named.update(model.named)
         self.kb.follow_ups += model.follow_ups
 
     def load_lexicon(self, path: Path) -> None:

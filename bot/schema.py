@@ -188,6 +188,13 @@ class ThreadWords(Strict):
     detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
 
 
+class SplitWords(Strict):
+    """Where a message holds two questions: a joiner word before a question word."""
+
+    question_words: list[Word] = []
+    joiners: list[Word] = []
+
+
 class KnowledgeFile(Strict):
     """A ``knowledge/*.yaml`` file: entries, responses and dialogs."""
 
@@ -198,6 +205,8 @@ class KnowledgeFile(Strict):
     tours: TourWords | None = None
     follow_ups: list[FollowUp] = []
     threads: ThreadWords | None = None
+    splits: SplitWords | None = None
+    named: dict[Word, Id] = {}  # a word naming an entry outright ("cphq"), for comparisons
 
 
 class Intent(Strict):
