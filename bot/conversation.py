@@ -62,7 +62,8 @@ class Context(BaseModel):
     def store(self, user: User, now: float) -> None:
         """Write the context into the user's row (saved with the turn)."""
         self.at = now
-        user.context = self.model_dump(exclude_defaults=True) if self.topic else {}
+        alive = self.topic and self.turns < TURNS
+        user.context = self.model_dump(exclude_defaults=True) if alive else {}
 
 
 class Threads:

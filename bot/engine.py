@@ -19,6 +19,7 @@ from collections.abc import Callable
 from bot.answers import Answers
 from bot.buttons import Answer, ButtonData, Change, FreshDialog, Resume, StartDialog, unpack
 from bot.commands import CoreCommands
+from bot.conversation import QUIET
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.errors import UserError
 from bot.features import Command, Feature, Press
@@ -56,6 +57,7 @@ class Engine:
         """Serve ``kb`` with state in ``store``; ``clock`` gives the UTC epoch (tests set it)."""
         self.store = store
         self.clock = clock
+        self._swept = 0.0  # when expired contexts were last emptied
         self._serve(kb, matcher)
 
     def _serve(self, kb: Knowledge, matcher: Matcher | None = None) -> None:
@@ -141,6 +143,7 @@ class Engine:
             with self.store.transaction():
                 if update_id is not None and not self.store.claim_update(update_id):
                     return Turn([])
+                self._sweep_contexts()
                 user = self.store.user(user_id)
                 returned = self._welcome_back(user)
                 try:
@@ -158,6 +161,13 @@ class Engine:
         if chat is not None:
             self.reminders.hand_over(turn.notifications)
         return turn
+
+    def _sweep_contexts(self) -> None:
+        """Now and then, empty the contexts that expired (users who left keep none)."""
+        now = self.clock()
+        if now - self._swept >= QUIET:
+            self.store.expire_contexts(now - QUIET)
+            self._swept = now
 
     def _welcome_back(self, user: User) -> list[Notification]:
         """A user who had blocked the bot writes again: release what was held for them."""

@@ -358,6 +358,17 @@ class Store:
             ],
         }
 
+    def expire_contexts(self, before: float) -> int:
+        """Empty the conversation context of users quiet since ``before`` (UTC epoch): nothing of
+        a conversation is kept for users who left. Returns how many were emptied."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE users SET context = '{}' WHERE context != '{}'"
+                " AND coalesce(json_extract(context, '$.at'), 0) < ?",
+                (before,),
+            )
+            return cursor.rowcount
+
     def forget(self, user_id: str) -> None:
         """Delete everything stored about one user."""
         with self.transaction() as db:
