@@ -172,6 +172,7 @@ class _Loader:
         self.kb = Knowledge()
         self.problems: list[Problem] = []
         self.where: dict[tuple[str, str], tuple[YamlDoc, Loc]] = {}
+        self.threads: list[tuple[YamlDoc, KnowledgeFile]] = []  # files with conversation data
 
     def problem(self, doc: YamlDoc, loc: Loc, message: str) -> None:
         self.problems.append(Problem(doc.path, doc.line(loc), message))
@@ -227,6 +228,8 @@ class _Loader:
         if model.splits is not None:
             self.kb.splits = model.splits
         self.kb.named.update(model.named)
+        if model.follow_ups or model.named:
+            self.threads.append((doc, model))
         self.kb.follow_ups += model.follow_ups
 
     def load_lexicon(self, path: Path) -> None:
@@ -274,12 +277,28 @@ class _Loader:
             doc, loc = self.where[("dialog", dialog.id)]
             for sub, message in dialogcheck.problems(dialog, set(kb.entries)):
                 self.problem(doc, (*loc, *sub), message)
+        self.check_threads()
         self.check_intents()
         if kb.sources:
             missing = [r for r in REQUIRED_RESPONSES if r not in kb.responses]
             if missing:
                 path = self.data_dir / "knowledge" / "responses.yaml"
                 self.problems.append(Problem(path, 1, f"missing responses: {', '.join(missing)}"))
+
+    def check_threads(self) -> None:
+        """The entries a follow-up rule or a named word points at exist."""
+        for doc, model in self.threads:
+            for i, follow_up in enumerate(model.follow_ups):
+                for j, topic in enumerate(follow_up.after):
+                    if topic not in self.kb.entries:
+                        loc: Loc = ("follow_ups", i, "after", j)
+                        self.problem(doc, loc, f"entry '{topic}' does not exist")
+                if follow_up.answer not in self.kb.entries:
+                    loc = ("follow_ups", i, "answer")
+                    self.problem(doc, loc, f"entry '{follow_up.answer}' does not exist")
+            for word, entry in model.named.items():
+                if entry not in self.kb.entries:
+                    self.problem(doc, ("named", word), f"entry '{entry}' does not exist")
 
     def check_sources(self, doc: YamlDoc, loc: Loc, ids: list[str]) -> None:
         for j, source in enumerate(ids):
