@@ -111,6 +111,9 @@ class Answers:
         if routed := self.threads.routed(context, text):
             return self._routed(user, *routed)
         match = self.threads.match(context, text, self.matcher.match(text))
+        if self.threads.strays(context, text, match):
+            match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)
+            return self._not_understood(user, text, match) if redirect else None
         followup = self._follow_up(user, match)
         if followup:
             entry, detail = followup

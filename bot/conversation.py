@@ -107,7 +107,9 @@ class Threads:
         if entry is None or match.outcome in (Outcome.MEDICAL, Outcome.EMPTY):
             return match
         content = self._content(text)
-        if not content or len(content) > FOLLOW_UP_WORDS or self._outside(content):
+        if not content or len(content) > FOLLOW_UP_WORDS:
+            return match
+        if self._outside(content):
             return match
         if match.outcome is Outcome.CONFIDENT and not self._chat(match):
             return match  # it names a topic of its own: a newly named topic always wins
@@ -139,6 +141,26 @@ class Threads:
                 found.append(entry)
         return found
 
+    def strays(self, context: Context, text: str, match: Match) -> bool:
+        """Whether a short message names something outside the field and is answered only by
+        the words it shares with the thread ("same for plumbers?", "seafood spots in rhode
+        island?"): context fills gaps, it never carries another field in."""
+        entry = self.kb.entries.get(context.topic or "")
+        content = self._content(text)
+        if entry is None or not content or len(content) > FOLLOW_UP_WORDS:
+            return False
+        if not any(_foreign(w, self.matcher) for w in content):
+            return False
+        near = {entry.id, *entry.related}
+        details = {
+            n
+            for e in near
+            if e in self.kb.entries
+            for d in self.kb.entries[e].details
+            for n in d.names
+        }
+        return match.intent in near or bool(details & set(content))
+
     def _content(self, text: str) -> list[str]:
         return self.matcher.content_words(self.matcher.normalize(text))
 
@@ -152,3 +174,12 @@ class Threads:
         """Whether a match is to one of the bot's own replies (small talk: "who are you?")."""
         intent = self.kb.intents.get(match.intent or "")
         return intent is not None and intent.response is not None
+
+
+def _foreign(word: str, matcher: Matcher) -> bool:
+    """A word that names something outside the field: another occupation, or an unknown word
+    that reads as a word (texting shorthand such as "shld" or "tho" does not)."""
+    if word in matcher.occupations:
+        return True
+    unknown = word not in matcher.vocabulary and word.isalpha()
+    return unknown and len(word) >= 4 and any(v in word for v in "aeiouy")

@@ -72,6 +72,14 @@ def test_context_never_answers_a_follow_up_about_another_field(engine: Engine, k
         assert turn.plain() == kb.responses["off_topic"].text
 
 
+def test_a_follow_up_sharing_only_a_place_with_the_thread_is_declined(engine: Engine):
+    user = f"place-{next(counter)}"
+    assert "$110,955" in engine.handle(user, "what do they earn in delaware").plain()
+    assert not engine.handle(user, "any nice pizza places in delaware?").matched
+    assert "shld" not in engine.matcher.vocabulary  # texting shorthand is not a foreign word
+    assert engine.handle(user, "n what software shld i learn").matched
+
+
 def test_context_expires_after_a_quiet_spell(kb: Knowledge, store: Store):
     clock = Clock()
     engine = Engine(kb, store, clock=clock)
@@ -137,9 +145,9 @@ def test_a_comparison_compares_what_the_message_names(engine: Engine, kb: Knowle
     assert "PAHCOM" in turn.plain()  # the CMM's issuer detail, not its whole answer
 
 
-# Measured on this branch (2-core shared machine): 66.5% of 200 turns. The issue asks for 85%;
+# Measured on this branch (2-core shared machine): 69.0% of 200 turns. The issue asks for 85%;
 # this floor is the measured figure, to be raised as the understanding improves.
-FLOOR = 0.665
+FLOOR = 0.69
 
 
 def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):
