@@ -14,11 +14,11 @@ from string import Template
 from bot.buttons import Cancel, Resume
 from bot.conversation import Context, Threads
 from bot.knowledge import Knowledge
-from bot.matcher import Match, Matcher, Outcome
 from bot.replies import Button, Turn, short
 from bot.schema import Detail, Entry, FollowUp
 from bot.store import Store, User
 from bot.texts import Texts, topic
+from bot.understanding import Match, Matcher, Outcome, asked_detail, names_a_detail
 
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
 SURE_OF_NEW_TOPIC = 0.75  # a match this strong wins over a detail of the previous topic
@@ -150,22 +150,21 @@ class Answers:
 
     def _follow_up(self, user: User, match: Match) -> tuple[Entry, Detail] | None:
         """A detail the message asks for: of the matched entry, or of the previous topic."""
-        words = set(match.words)
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")
             if entry:
-                detail = _detail_named(entry, words)
-                if detail:
-                    return entry, detail
-                if match.score >= SURE_OF_NEW_TOPIC or not _detail_named_any(
-                    self._context_entries(user), words
+                detail = asked_detail(entry, match)
+                if detail or names_a_detail(entry, match):
+                    return (entry, detail) if detail else None
+                if match.score >= SURE_OF_NEW_TOPIC or not any(
+                    names_a_detail(e, match) for e in self._context_entries(user)
                 ):
                     return None
         if len(match.words) > FOLLOW_UP_WORDS or match.outcome is Outcome.MEDICAL:
             return None
         for entry in self._context_entries(user):
-            detail = _detail_named(entry, words)
+            detail = asked_detail(entry, match)
             if detail:
                 return entry, detail
         return None
@@ -226,11 +225,3 @@ class Answers:
             if len(buttons) == MAX_SUGGESTIONS:
                 break
         return buttons
-
-
-def _detail_named(entry: Entry, words: set[str]) -> Detail | None:
-    return next((d for d in entry.details if words.intersection(d.names)), None)
-
-
-def _detail_named_any(entries: list[Entry], words: set[str]) -> bool:
-    return any(_detail_named(e, words) for e in entries)

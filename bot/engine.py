@@ -24,24 +24,15 @@ from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.errors import UserError
 from bot.features import Command, Feature, Press
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher
 from bot.notifications import Notification
 from bot.reminders.commands import ReminderCommands
 from bot.reminders.service import Reminders
 from bot.replies import Reply, Turn, dump_replies, short
 from bot.store import Store, User
 from bot.texts import Texts
+from bot.understanding import Matcher, build_matcher
 
 log = logging.getLogger(__name__)
-
-
-def build_matcher(kb: Knowledge) -> Matcher:
-    """A matcher over the knowledge's intents, knowing every detail name."""
-    names = {n for e in kb.entries.values() for d in e.details for n in d.names}
-    # the semantic stage (bot/semantic.py): the one hook into the engine
-    from bot.semantic import load_semantic
-
-    return Matcher(list(kb.intents.values()), kb.lexicon, names, load_semantic(kb))
 
 
 class Engine:

@@ -211,6 +211,13 @@ def test_which_schools_gets_the_honest_answer(engine: Engine):
         assert "Zippia" in "; ".join(turn.sources)
 
 
+@pytest.mark.parametrize("question", ["which schools are best", "top MHA programs?"])
+def test_which_schools_asked_cold_gets_the_honest_answer(engine: Engine, question: str):
+    turn = engine.handle(f"cold-{next(counter)}", question)  # a new user: no topic to lean on
+    assert "don't name or rank any schools" in turn.plain()
+    assert "Zippia" in "; ".join(turn.sources)
+
+
 def test_zippias_example_path_is_on_the_career_ladder(kb: Knowledge):
     ladder = kb.entries["career_ladder"]
     assert "case manager" in ladder.answer and "director of case management" in ladder.answer

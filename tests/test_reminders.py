@@ -317,3 +317,16 @@ def test_a_set_up_that_skipped_its_date_says_so_not_a_python_error(bot: Engine):
     text = turn.plain()
     assert "isoformat" not in text and "I could not save that reminder" in text
     assert "no date" in text and count(bot, "iso") == 0
+
+
+def test_a_reminder_names_a_credential_as_the_documents_do(bot: Engine):
+    # The documents write "Certified Nursing Home Administrator", never "CNHA" alone.
+    turn = bot.handle("n", "/remind")
+    for step in ("Certified Nursing Home Administrator", "Exam"):
+        turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
+    turn = bot.handle("n", "2027-05-03")
+    for step in ("09:00", "At the time", "Done", "No, just once"):
+        turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
+    assert "Saved: Certified Nursing Home Administrator (CNHA) exam" in turn.plain()
+    listed = bot.handle("n", "/reminders").plain()
+    assert "Certified Nursing Home Administrator (CNHA) exam" in listed

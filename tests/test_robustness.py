@@ -27,13 +27,14 @@ from hypothesis import strategies as st
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.engine import Engine, build_matcher
+from bot.engine import Engine
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
 from bot.telegram.app import build_application, polling
 from bot.telegram.render import render
+from bot.understanding import build_matcher
+from bot.understanding.matcher import Matcher, Outcome
 
 # --- shared set-up -------------------------------------------------------------------------------
 

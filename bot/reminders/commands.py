@@ -201,7 +201,8 @@ class ReminderCommands:
         kind = slots.get("kind", "other")
         title = slots.get("credential", "")
         if entry:
-            title = f"{rules.short_name(entry.title)} {KINDS.get(kind, '')}".strip()
+            name = entry.short or rules.short_name(entry.title)
+            title = f"{name} {KINDS.get(kind, '')}".strip()
         at = slots.get("time", "")
         leads = [rules.lead_minutes(v) for v in slots.get("leads", "d0").split(",") if v]
         try:
