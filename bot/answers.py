@@ -79,13 +79,13 @@ class Answers:
 
     def _each(self, user: User, named: list[Entry], text: str) -> Turn:
         """Each entry a message names, with the detail it asks for ("CNHA and CALA issuers?")."""
-        words = set(self.matcher.content_words(self.matcher.normalize(text)))
+        asked = Match(Outcome.CONFIDENT, words=self.matcher.normalize(text))
         replies = [
             reply
             for entry in named
-            for reply in self.entry(user, entry, _detail_named(entry, words)).replies
+            for reply in self.entry(user, entry, asked_detail(entry, asked)).replies
         ]
-        self._remember(user, named[0], _detail_named(named[0], words))
+        self._remember(user, named[0], asked_detail(named[0], asked))
         return Turn(replies, named[0].id, 1.0, True)
 
     def _parts(self, user: User, parts: list[str]) -> Turn | None:
@@ -137,7 +137,8 @@ class Answers:
     def _routed(self, user: User, follow_up: FollowUp, state: str) -> Turn:
         """A state named alone after a topic with a follow-up for states."""
         entry = self.kb.entries[follow_up.answer]
-        turn = self.entry(user, entry, _detail_named(entry, set(state.split())))
+        asked = Match(Outcome.CONFIDENT, words=self.matcher.normalize(state))
+        turn = self.entry(user, entry, asked_detail(entry, asked))
         if follow_up.note:
             note = Template(follow_up.note).safe_substitute(state=state.title())
             turn.replies[0].text = f"{note}\n\n{turn.replies[0].text}"

@@ -12,14 +12,15 @@ outside the field, is matched with the last topic's title in front of it.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 from rapidfuzz import utils
 
 from bot.knowledge import Knowledge
-from bot.matcher import Match, Matcher, Outcome
 from bot.schema import Detail, Entry, FollowUp, ThreadWords
 from bot.store import User
+from bot.understanding import Match, Matcher, Outcome
 
 QUIET = 30 * 60  # seconds without a message after which the context is gone
 TURNS = 4  # turns without an answer from the knowledge after which it is gone
@@ -116,7 +117,7 @@ class Threads:
         joined = self.matcher.match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
             return match
-        return Match(joined.outcome, joined.ranked, match.words or content)
+        return replace(match, outcome=joined.outcome, ranked=joined.ranked)
 
     def split(self, text: str) -> list[str]:
         """The questions a message holds, in order (one part when it holds one)."""
