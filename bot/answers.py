@@ -90,12 +90,12 @@ class Answers:
 
     def _parts(self, user: User, parts: list[str]) -> Turn | None:
         """Two questions' answers, or None unless both parts are understood (and differ)."""
-        turns = [self._one(user, part, redirect=False) for part in parts[:2]]
-        first, second = (t for t in turns)
-        if not (first and first.matched and second and second.matched):
+        first = self._one(user, parts[0], redirect=False)
+        if first is None or not first.matched:
             return None
-        if first.intent == second.intent:
-            return None
+        second = self._one(user, parts[1], redirect=False)
+        if second is None or not second.matched or first.intent == second.intent:
+            return first  # the other part is no question of this field, or the same one
         replies = first.replies + second.replies
         if len(parts) > 2:
             replies.append(self.texts.response("one_at_a_time"))

@@ -114,7 +114,7 @@ class Threads:
             return match
         if match.outcome is Outcome.CONFIDENT and not self._chat(match):
             return match  # it names a topic of its own: a newly named topic always wins
-        joined = self.matcher.match(f"{entry.title}: {text}")
+        joined = self.matcher.lexical_match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
             return match
         return replace(match, outcome=joined.outcome, ranked=joined.ranked)
