@@ -277,7 +277,7 @@ def _meant(step: Step, said: str) -> str | None:
     words = said.split()
     if not words or words[0] in QUESTION_WORDS:
         return None
-    used = set(words) - PLAIN_WORDS
+    used = {w for w in words if w.isalpha()} - PLAIN_WORDS  # "25:00" is not the 09:00 button
     scores = {
         o.id: len(used & (set(utils.default_process(o.label).split()) | set(o.means)))
         for o in step.options
