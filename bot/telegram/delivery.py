@@ -26,6 +26,7 @@ from telegram.ext import Application, Job, JobQueue
 
 from bot.config import redact
 from bot.reminders import Notification
+from bot.store import DB_ERRORS, StoreError
 from bot.telegram.context import BotContext, Services, services_of
 from bot.telegram.render import render
 from bot.telegram.send import retry_delay, with_retries
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
+RECLAIM_EVERY = 30.0  # seconds between looks for expired claims (shared stores only)
+STORE_RETRY = 5.0  # seconds before trying again while the store (a database server) is away
 
 
 def schedule(
@@ -85,9 +88,12 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("reminders need python-telegram-bot's job-queue extra")
-    recovered = reminders.recover()  # claimed by a process that died before sending: resend
+    shared = services_of(application).engine.store.shared
+    # claimed by a process that died before sending: resend (on a shared store, only claims
+    # whose lease ran out; the reclaim job takes the others back when theirs do)
+    recovered = reminders.recover(expired_only=shared)
     if recovered:
-        log.info("%d reminder messages were being sent when the bot stopped", recovered)
+        log.info("%d reminder messages were being sent when a bot stopped", len(recovered))
     now = time.time()
     soon = reminders.pending(until=now + HORIZON)
     reminders.drain()
@@ -96,6 +102,25 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
     if not job_queue.get_jobs_by_name("refill"):
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
+    if shared and not job_queue.get_jobs_by_name("reclaim"):
+        job_queue.run_repeating(
+            reclaim, interval=RECLAIM_EVERY, first=RECLAIM_EVERY, name="reclaim"
+        )
+
+
+async def reclaim(context: BotContext) -> None:
+    """On a shared store: send what a process that was killed had claimed, once its lease ran
+    out (the claim's owner may be alive and sending until then)."""
+    if context.job_queue is None:
+        return
+    try:
+        taken = context.services.engine.reminders.recover(expired_only=True)
+    except (StoreError, *DB_ERRORS) as exc:
+        log.warning("could not look for expired claims: %s", exc)
+        return
+    if taken:
+        log.info("%d reminder messages left by a stopped bot are sent again", len(taken))
+        schedule(context.job_queue, taken, moved=True)
 
 
 async def refill(context: BotContext) -> None:
@@ -113,13 +138,19 @@ async def deliver(context: BotContext) -> None:
     svc = context.services
     async with svc.reminder_sends:
         reminders = svc.engine.reminders
-        notification = reminders.notification(notification_id)
-        if notification is None:
-            return  # sent, done, deleted or paused meanwhile, or another job is sending it now
-        if notification.fire_at > time.time() + 1:
-            return  # moved later (a time-zone change): its new job, or the refill, sends it
-        if not reminders.claim(notification_id):
-            return  # claimed by another sender between the two reads
+        try:
+            notification = reminders.notification(notification_id)
+            if notification is None:
+                return  # sent, done, deleted or paused meanwhile, or another job is sending it
+            if notification.fire_at > time.time() + 1:
+                return  # moved later (a time-zone change): its new job, or the refill, sends it
+            if not reminders.claim(notification_id):
+                return  # claimed by another sender between the two reads
+        except (StoreError, *DB_ERRORS) as exc:  # nothing was sent: the same job again, later
+            log.warning("reminder %s waits for the store: %s", notification_id, exc)
+            if context.job_queue is not None:
+                _job(context.job_queue, notification_id, attempt, STORE_RETRY)
+            return
         await _send(context, svc, notification, attempt)
 
 
@@ -148,5 +179,26 @@ async def _send(
         if context.job_queue is not None:
             _job(context.job_queue, notification.id, attempt + 1, retry_delay(exc, attempt))
         return
-    reminders.mark_sent(notification.id)
+    _mark_sent(context, svc, notification.id)
+
+
+def _mark_sent(context: BotContext, svc: Services, notification_id: int) -> None:
+    """Record that Telegram has the message; while the store is away, keep trying (sending it
+    again instead would be a duplicate)."""
+    try:
+        svc.engine.reminders.mark_sent(notification_id)
+    except (StoreError, *DB_ERRORS) as exc:
+        log.warning(
+            "reminder %s was sent; recording it waits for the store: %s", notification_id, exc
+        )
+        job_queue: JobQueue[Any] | None = context.job_queue
+        if job_queue is not None:
+            job_queue.run_once(_mark_later, when=STORE_RETRY, data=notification_id)
+        return
     schedule_new(context.job_queue, svc)
+
+
+async def _mark_later(context: BotContext) -> None:
+    """Try again to record a sent notification (see :func:`_mark_sent`)."""
+    if context.job is not None and isinstance(context.job.data, int):
+        _mark_sent(context, context.services, context.job.data)
