@@ -488,7 +488,7 @@ async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running
     assert [j.name for j in job_queue.jobs() if j.name == f"n{later.id}"] == [f"n{later.id}"]
 
 
-ONE_OF_EACH_KIND = ["thread-01", "short-02", "two-09", "offtopic-02", "tour-14"]
+ONE_OF_EACH_KIND = ["thread-01", "short-02", "two-07", "offtopic-02", "tour-14"]
 
 
 async def test_one_conversation_of_each_kind_through_telegram(running: Running, kb: Knowledge):
