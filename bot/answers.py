@@ -7,10 +7,15 @@ two topics gets both answers; what is not understood is stored for curators.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from string import Template
+
 from bot.buttons import Cancel, Resume
+from bot.conversation import Context, Threads
 from bot.knowledge import Knowledge
 from bot.replies import Button, Turn, short
-from bot.schema import Detail, Entry
+from bot.schema import Detail, Entry, FollowUp
 from bot.store import Store, User
 from bot.texts import Texts, topic
 from bot.understanding import Match, Matcher, Outcome, asked_detail, names_a_detail
@@ -18,27 +23,43 @@ from bot.understanding import Match, Matcher, Outcome, asked_detail, names_a_det
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
 SURE_OF_NEW_TOPIC = 0.75  # a match this strong wins over a detail of the previous topic
 MAX_SUGGESTIONS = 3
+MAX_COMPARED = 3  # entries a comparison answers side by side
 
 
 class Answers:
     """Answers typed questions from the knowledge, keeping the user's topic in context."""
 
-    def __init__(self, kb: Knowledge, matcher: Matcher, texts: Texts, store: Store) -> None:
+    def __init__(
+        self,
+        kb: Knowledge,
+        matcher: Matcher,
+        texts: Texts,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """Answer from ``kb`` as ``matcher`` understands; unanswered questions go to ``store``."""
         self.kb = kb
         self.matcher = matcher
         self.texts = texts
         self.store = store
+        self.clock = clock
+        self.threads = Threads(kb, matcher)
 
     def entry(self, user: User, entry: Entry, detail: Detail | None = None) -> Turn:
         """An entry's answer (it becomes the user's topic)."""
-        user.context = {"topic": entry.id}
+        self._remember(user, entry, detail)
         return Turn([self.texts.entry(entry, detail)], entry.id, 1.0, True)
 
     def more(self, user: User, entry: Entry) -> Turn:
         """An entry's longer answer (it becomes the user's topic)."""
-        user.context = {"topic": entry.id}
+        self._remember(user, entry)
         return Turn([self.texts.more(entry)], entry.id, 1.0, True)
+
+    def _remember(self, user: User, entry: Entry, detail: Detail | None = None) -> None:
+        now = self.clock()
+        context = Context.of(user, now)
+        context.answered(entry, detail, self.kb.threads)
+        context.store(user, now)
 
     def picture(self, chart_id: str) -> Turn | None:
         """A chart alone ("Show as picture"); None for a chart that does not exist."""
@@ -47,8 +68,57 @@ class Answers:
 
     def question(self, user: User, text: str, redirect: bool = True) -> Turn | None:
         """Answer ``text`` as a question; None, with ``redirect`` false, when there is no answer
-        (a bad answer to a dialog's step: the dialog re-asks instead of a redirect)."""
-        match = self.matcher.match(text)
+        (a bad answer to a dialog's step: the dialog re-asks instead of a redirect).
+
+        A message naming two credentials gets both; one holding two questions gets two answers,
+        the second read with the first's topic in context (a third part gets a "one at a time"
+        note); otherwise it is one question.
+        """
+        named = self.threads.named(text)
+        if len(named) >= 2:
+            return self._each(user, named[:MAX_COMPARED], text)
+        parts = self.threads.split(text)
+        if len(parts) > 1 and (both := self._parts(user, parts)):
+            return both
+        return self._one(user, text, redirect)
+
+    def _each(self, user: User, named: list[Entry], text: str) -> Turn:
+        """Each entry a message names, with the detail it asks for ("CNHA and CALA issuers?")."""
+        asked = Match(Outcome.CONFIDENT, words=self.matcher.normalize(text))
+        replies = [
+            reply
+            for entry in named
+            for reply in self.entry(user, entry, asked_detail(entry, asked)).replies
+        ]
+        self._remember(user, named[0], asked_detail(named[0], asked))
+        return Turn(replies, named[0].id, 1.0, True)
+
+    def _parts(self, user: User, parts: list[str]) -> Turn | None:
+        """Two questions' answers, or None unless both parts are understood (and differ)."""
+        first = self._one(user, parts[0], redirect=False)
+        if first is None or not first.matched:
+            return None
+        second = self._one(user, parts[1], redirect=False)
+        if second is None or not second.matched or first.intent == second.intent:
+            return first  # the other part is no question of this field, or the same one
+        replies = first.replies + second.replies
+        if len(parts) > 2:
+            replies.append(self.texts.response("one_at_a_time"))
+        return Turn(replies, first.intent, min(first.score, second.score), True)
+
+    def _one(self, user: User, text: str, redirect: bool = True) -> Turn | None:
+        """One question, read with the conversation's context."""
+        now = self.clock()
+        context = Context.of(user, now)
+        context.turns += 1
+        context.entities.update(self.threads.entities(text))
+        context.store(user, now)
+        if routed := self.threads.routed(context, text):
+            return self._routed(user, *routed)
+        match = self.threads.match(context, text, self.matcher.match(text))
+        if self.threads.strays(context, text, match):
+            match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)
+            return self._not_understood(user, text, match) if redirect else None
         followup = self._follow_up(user, match)
         if followup:
             entry, detail = followup
@@ -67,6 +137,16 @@ class Answers:
         resume = self.texts.response("resume", dialog=dialog_title)
         resume.buttons = [Button("Resume", Resume().pack()), Button("Cancel", Cancel().pack())]
         turn.replies.append(resume)
+        return turn
+
+    def _routed(self, user: User, follow_up: FollowUp, state: str) -> Turn:
+        """A state named alone after a topic with a follow-up for states."""
+        entry = self.kb.entries[follow_up.answer]
+        asked = Match(Outcome.CONFIDENT, words=self.matcher.normalize(state))
+        turn = self.entry(user, entry, asked_detail(entry, asked))
+        if follow_up.note:
+            note = Template(follow_up.note).safe_substitute(state=state.title())
+            turn.replies[0].text = f"{note}\n\n{turn.replies[0].text}"
         return turn
 
     @staticmethod
@@ -114,7 +194,7 @@ class Answers:
         return named[:3] if len(named) >= 2 else []
 
     def _context_entries(self, user: User) -> list[Entry]:
-        found = self.kb.entries.get(user.context.get("topic", ""))
+        found = self.kb.entries.get(Context.of(user, self.clock()).topic or "")
         if found is None:
             return []
         return [found, *(self.kb.entries[r] for r in found.related if r in self.kb.entries)]

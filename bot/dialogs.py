@@ -245,16 +245,37 @@ class DialogRunner:
             turn.replies.insert(0, remark if isinstance(remark, Reply) else Reply(remark))
         return turn
 
+    def requested(self, text: str) -> Dialog | None:
+        """The tour a message asks for ("walk me through licensing"), if it asks for one."""
+        words = utils.default_process(text)
+        if not any(_has_phrase(words, p) for p in self.kb.tours.requests):
+            return None
+        said = set(words.split())
+        asked = [d for d in self.kb.dialogs.values() if said & set(d.asked_for)]
+        return asked[0] if len(asked) == 1 else None
+
+    def steer(self, text: str) -> str | None:
+        """``stop`` or ``resume`` when a message only says that ("ok, carry on"), else None."""
+        words = utils.default_process(text)
+        tours = self.kb.tours
+        for verdict, phrases in (("stop", tours.stop), ("resume", tours.resume)):
+            left = f" {words} "
+            for phrase in phrases:
+                left = left.replace(f" {phrase} ", "  ")
+            if left != f" {words} " and set(left.split()) <= set(tours.fillers):
+                return verdict
+        return None
+
     def _typed_option(self, step: Step, text: str) -> tuple[str, str] | None:
         if step.multi or not step.options:
             return None
+        said = _affirmed(utils.default_process(text))
         labels = {o.id: utils.default_process(o.label) for o in step.options}
-        best = process.extractOne(
-            utils.default_process(text), labels, scorer=fuzz.token_set_ratio, score_cutoff=90
-        )
-        if best is None:
+        best = process.extractOne(said, labels, scorer=fuzz.token_set_ratio, score_cutoff=90)
+        found = best[2] if best else _meant(step, said)
+        if found is None:
             return None
-        option = next(o for o in step.options if o.id == best[2])
+        option = next(o for o in step.options if o.id == found)
         return option.id, option.next or END
 
     def _number(self, user: User, dialog: Dialog, step: Step, text: str) -> Turn:
@@ -274,6 +295,40 @@ class DialogRunner:
         if why and step.invalid:
             text = f"{why}\n{step.invalid}"
         return Reply(text, title=dialog.title, buttons=[CANCEL])
+
+
+QUESTION_WORDS = {"what", "how", "why", "when", "where", "who", "which", "is", "are", "do", "does"}
+PLAIN_WORDS = {"a", "an", "the", "or", "and", "in", "of", "for", "to", "my", "i", "im", "yes"}
+
+
+def _has_phrase(words: str, phrase: str) -> bool:
+    return f" {phrase} " in f" {words} "
+
+
+def _affirmed(said: str) -> str:
+    """What a typed answer says it means: the words after a "not" are what it does not mean."""
+    words = said.split()
+    for negation in ("not", "no"):
+        if negation in words[1:]:
+            words = words[: words.index(negation, 1)]
+    return " ".join(words)
+
+
+def _meant(step: Step, said: str) -> str | None:
+    """The option whose label or ``means`` words a typed answer uses most (a question is not an
+    answer)."""
+    words = said.split()
+    if not words or words[0] in QUESTION_WORDS:
+        return None
+    used = {w for w in words if w.isalpha()} - PLAIN_WORDS  # "25:00" is not the 09:00 button
+    scores = {
+        o.id: len(used & (set(utils.default_process(o.label).split()) | set(o.means)))
+        for o in step.options
+    }
+    ranked = sorted(scores.values(), reverse=True)
+    if not ranked or ranked[0] == 0 or (len(ranked) > 1 and ranked[1] == ranked[0]):
+        return None
+    return max(scores, key=lambda k: scores[k])
 
 
 def _state(user: User) -> DialogState:
@@ -315,7 +370,50 @@ def describe(user: User, step: Step, value: str) -> str:
     return next((o.label for o in step.options if o.id == value), value)
 
 
+NUMBER_WORDS = {
+    w: n
+    for n, w in enumerate(
+        [
+            "zero",
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ]
+    )
+}
+
+
 def _number(text: str) -> float | None:
+    """A number typed alone ("4", "4 yrs"), or the one number of a short statement ("senior
+    manager, about ten years in"); a question is not an answer."""
+    exact = _plain_number(text)
+    if exact is not None or "?" in text:
+        return exact
+    words = [w.strip(".,;:!()") for w in text.lower().split()]  # "five-ish" stays vague
+    if not words or words[0] in QUESTION_WORDS:
+        return None
+    found = [float(NUMBER_WORDS.get(w, w)) for w in words if w in NUMBER_WORDS or w.isdigit()]
+    return found[0] if len(found) == 1 else None
+
+
+def _plain_number(text: str) -> float | None:
     cleaned = text.strip().lower()
     for unit in ("years", "year", "yrs", "yr", "y"):
         cleaned = cleaned.removesuffix(unit)

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from bot.answers import Answers
 from bot.buttons import Answer, ButtonData, Change, FreshDialog, Resume, StartDialog, unpack
 from bot.commands import CoreCommands
+from bot.conversation import QUIET
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.errors import UserError
 from bot.features import Command, Feature, Press
@@ -48,13 +49,14 @@ class Engine:
         """Serve ``kb`` with state in ``store``; ``clock`` gives the UTC epoch (tests set it)."""
         self.store = store
         self.clock = clock
+        self._swept = 0.0  # when expired contexts were last emptied
         self._serve(kb, matcher)
 
     def _serve(self, kb: Knowledge, matcher: Matcher | None = None) -> None:
         self.kb = kb
         self.matcher = matcher or build_matcher(kb)
         self.texts = Texts(kb)
-        self.answers = Answers(kb, self.matcher, self.texts, self.store)
+        self.answers = Answers(kb, self.matcher, self.texts, self.store, self.clock)
         self.reminders = Reminders(self.store, kb, self.clock)
         self.dialogs = DialogRunner(kb)  # features start and advance runs through it
         reminders = ReminderCommands(
@@ -136,6 +138,7 @@ class Engine:
             with self.store.transaction():
                 if update_id is not None and not self.store.claim_update(update_id):
                     return Turn([])
+                self._sweep_contexts()
                 user = self.store.user(user_id)
                 returned = self._welcome_back(user)
                 try:
@@ -154,6 +157,13 @@ class Engine:
             self.reminders.hand_over(turn.notifications)
         return turn
 
+    def _sweep_contexts(self) -> None:
+        """Now and then, empty the contexts that expired (users who left keep none)."""
+        now = self.clock()
+        if now - self._swept >= QUIET:
+            self.store.expire_contexts(now - QUIET)
+            self._swept = now
+
     def _welcome_back(self, user: User) -> list[Notification]:
         """A user who had blocked the bot writes again: release what was held for them."""
         if user.active:
@@ -166,6 +176,15 @@ class Engine:
     def _text(self, user: User, text: str, private: bool = True) -> Turn:
         running = self.dialogs.active(user)
         reask: list[Reply] | None = None
+        if running:
+            steer = self.dialogs.steer(text)
+            if steer == "stop":
+                return self.core.cancel(user, "")
+            if steer == "resume":
+                return Turn([self.dialogs.question(user, *running)], running[0].id, 1.0, True)
+        requested = self.dialogs.requested(text)
+        if requested is not None and (not running or running[0].id != requested.id):
+            return self.dialogs.start(user, requested)
         if running:
             try:
                 answered = self.dialogs.type_answer(user, text)

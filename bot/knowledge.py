@@ -15,6 +15,7 @@ from bot.schema import (
     Chart,
     Dialog,
     Entry,
+    FollowUp,
     Intent,
     IntentsFile,
     KnowledgeFile,
@@ -24,6 +25,9 @@ from bot.schema import (
     Response,
     Source,
     SourcesFile,
+    SplitWords,
+    ThreadWords,
+    TourWords,
 )
 from bot.yamlfile import Loc, YamlDoc, YamlError, read
 
@@ -85,6 +89,11 @@ class Knowledge:
     entries: dict[str, Entry] = field(default_factory=dict)
     responses: dict[str, Response] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
+    tours: TourWords = field(default_factory=TourWords)
+    follow_ups: list[FollowUp] = field(default_factory=list)
+    threads: ThreadWords = field(default_factory=ThreadWords)
+    splits: SplitWords = field(default_factory=SplitWords)
+    named: dict[str, str] = field(default_factory=dict)
     charts: dict[str, Chart] = field(default_factory=dict)  # pictures of entries' numbers
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
@@ -174,6 +183,7 @@ class _Loader:
         self.kb = Knowledge()
         self.problems: list[Problem] = []
         self.where: dict[tuple[str, str], tuple[YamlDoc, Loc]] = {}
+        self.threads: list[tuple[YamlDoc, KnowledgeFile]] = []  # files with conversation data
 
     def problem(self, doc: YamlDoc, loc: Loc, message: str) -> None:
         self.problems.append(Problem(doc.path, doc.line(loc), message))
@@ -222,6 +232,16 @@ class _Loader:
             self.add("response", self.kb.responses, response, doc, ("responses", i))
         for i, dialog in enumerate(model.dialogs):
             self.add("dialog", self.kb.dialogs, dialog, doc, ("dialogs", i))
+        if model.tours is not None:
+            self.kb.tours = model.tours
+        if model.threads is not None:
+            self.kb.threads = model.threads
+        if model.splits is not None:
+            self.kb.splits = model.splits
+        self.kb.named.update(model.named)
+        if model.follow_ups or model.named:
+            self.threads.append((doc, model))
+        self.kb.follow_ups += model.follow_ups
         for i, chart in enumerate(model.charts):
             self.add("chart", self.kb.charts, chart, doc, ("charts", i))
 
@@ -276,6 +296,7 @@ class _Loader:
             doc, loc = self.where[("dialog", dialog.id)]
             for sub, message in dialogcheck.problems(dialog, set(kb.entries)):
                 self.problem(doc, (*loc, *sub), message)
+        self.check_threads()
         self.check_charts()
         self.check_intents()
         self.check_reminder_words()
@@ -284,6 +305,21 @@ class _Loader:
             if missing:
                 path = self.data_dir / "knowledge" / "responses.yaml"
                 self.problems.append(Problem(path, 1, f"missing responses: {', '.join(missing)}"))
+
+    def check_threads(self) -> None:
+        """The entries a follow-up rule or a named word points at exist."""
+        for doc, model in self.threads:
+            for i, follow_up in enumerate(model.follow_ups):
+                for j, topic in enumerate(follow_up.after):
+                    if topic not in self.kb.entries:
+                        loc: Loc = ("follow_ups", i, "after", j)
+                        self.problem(doc, loc, f"entry '{topic}' does not exist")
+                if follow_up.answer not in self.kb.entries:
+                    loc = ("follow_ups", i, "answer")
+                    self.problem(doc, loc, f"entry '{follow_up.answer}' does not exist")
+            for word, entry in model.named.items():
+                if entry not in self.kb.entries:
+                    self.problem(doc, ("named", word), f"entry '{entry}' does not exist")
 
     def check_reminder_words(self) -> None:
         words = self.kb.reminder_words

@@ -89,6 +89,7 @@ class Option(Strict):
     id: Id
     label: Label
     next: Id | None = None
+    means: list[Word] = []  # words besides the label's by which a typed answer picks it
 
 
 class Range(Strict):
@@ -154,12 +155,50 @@ class Dialog(Strict):
     steps: list[Step] = Field(min_length=1)
     results: list[Result] = []
     action: Literal["reminder", "reminder_when", "reminder_rename"] | None = None
+    asked_for: list[Word] = []  # topic words that, with a tour request word, start it typed
 
     @model_validator(mode="after")
     def _ends(self) -> Dialog:
         if (self.action is None) == (not self.results):
             raise ValueError("a dialog ends in results or in an action (not both, not neither)")
         return self
+
+
+class TourWords(Strict):
+    """How typed text steers a guided tour: asking for one, resuming it, stopping it.
+
+    Each is a list of phrases, matched as whole words in the lowercased message.
+    """
+
+    requests: list[Text] = []  # "walk me through", "help me pick": with a tour's topic word
+    resume: list[Text] = []  # "carry on": the current step asked again
+    stop: list[Text] = []  # "never mind": the tour ends
+    fillers: list[Word] = []  # words a resume or stop message may carry besides its phrase
+
+
+class FollowUp(Strict):
+    """Where an entity named alone leads after a topic ("and in ohio?" after licensing)."""
+
+    kind: Literal["state"]
+    after: list[Id] = Field(min_length=1)  # the topics it follows
+    answer: Id  # the entry answering it (its detail named by the entity, if one is)
+    note: Text | None = None  # said first; ``$state`` is the entity as the user wrote it
+
+
+class ThreadWords(Strict):
+    """Words of a follow-up that carry no topic: "and", "what about", "then"."""
+
+    fillers: list[Word] = []  # may stand beside an entity named alone ("and in ohio?")
+    openers: list[Text] = []  # phrases opening a continuation ("and for", "what about")
+    kinds: dict[str, Word] = {}  # an entry id prefix -> the entity kind its answer puts in play
+    detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
+
+
+class SplitWords(Strict):
+    """Where a message holds two questions: a joiner word before a question word."""
+
+    question_words: list[Word] = []
+    joiners: list[Word] = []
 
 
 Measure = Literal["median", "average", "level", "range", "years", "step"]
@@ -236,6 +275,11 @@ class KnowledgeFile(Strict):
     entries: list[Entry] = []
     responses: list[Response] = []
     dialogs: list[Dialog] = []
+    tours: TourWords | None = None
+    follow_ups: list[FollowUp] = []
+    threads: ThreadWords | None = None
+    splits: SplitWords | None = None
+    named: dict[Word, Id] = {}  # a word naming an entry outright ("cphq"), for comparisons
     charts: list[Chart] = []
 
 

@@ -452,6 +452,19 @@ class Store:
             ],
         }
 
+    def expire_contexts(self, before: float) -> int:
+        """Empty the conversation context of users quiet since ``before`` (UTC epoch): nothing of
+        a conversation is kept for users who left. Returns how many were emptied.
+
+        The JSON is read here rather than in SQL, so the statement is the same on every backend.
+        """
+        with self.transaction() as db:
+            rows = db.execute("SELECT id, context FROM users WHERE context != '{}'").fetchall()
+            stale = [(uid,) for uid, context in rows if _context_at(context) < before]
+            for uid in stale:
+                db.execute("UPDATE users SET context = '{}' WHERE id = ?", uid)
+            return len(stale)
+
     def forget(self, user_id: str) -> None:
         """Delete everything stored about one user."""
         with self.transaction() as db:
@@ -480,3 +493,12 @@ class Store:
                    RETURNING value"""
             ).fetchone()
         return int(row[0])
+
+
+def _context_at(stored: str) -> float:
+    """When a stored context was last used (0 for one that does not read as a context)."""
+    try:
+        at = json.loads(stored).get("at", 0)
+    except (ValueError, AttributeError):
+        return 0.0
+    return float(at) if isinstance(at, int | float) else 0.0

@@ -156,3 +156,25 @@ def test_a_result_no_path_reaches_is_reported(capsys, data_copy):
     assert code == 1
     expected = f"{path}:{line_of(path, '      - id: any')}: result 'any' is never shown"
     assert any(line.startswith(expected) for line in out), out
+
+
+def test_a_follow_up_rule_or_named_word_pointing_nowhere_is_located(capsys, data_copy):
+    path = data_copy / "knowledge" / "conversation.yaml"
+    text = path.read_text()
+    text = text.replace("    answer: license_lookup", "    answer: license_nowhere")
+    path.write_text(text.replace("  cmm: cert_cmm", "  cmm: cert_nope"))
+    code, out = run_check(capsys, data_copy)
+    assert code == 1
+    assert (
+        f"{path}:{line_of(path, 'license_nowhere')}: entry 'license_nowhere' does not exist" in out
+    )
+    assert f"{path}:{line_of(path, 'cert_nope')}: entry 'cert_nope' does not exist" in out
+
+
+def test_a_tour_word_list_of_the_wrong_shape_is_located(capsys, data_copy):
+    path = data_copy / "knowledge" / "dialogs.yaml"
+    path.write_text(
+        path.read_text().replace('  resume: ["continue",', '  resume: [[1], "continue",')
+    )
+    code, out = run_check(capsys, data_copy)
+    assert code == 1 and any("tours.resume" in line for line in out), out

@@ -208,3 +208,60 @@ def test_not_sure_in_the_certification_finder_shows_every_direction(engine: Engi
     assert "by direction" in text
     for credential in ("CMPE", "CHFP", "CPHQ", "FACHE"):
         assert credential in text
+
+
+def test_a_tour_asked_for_in_words_starts(engine: Engine, kb: Knowledge):
+    for text, dialog in [
+        ("could you walk me through the licensing part", "nha_licensing"),
+        ("help me choose a credential", "cert_finder"),
+        ("I want to plan my degree", "degree_planner"),
+    ]:
+        user = f"asked-{next(counter)}"
+        turn = engine.handle(user, text)
+        assert engine.store.user(user).dialog is not None, text
+        assert engine.store.user(user).dialog.id == dialog
+        assert turn.replies[-1].text == kb.dialogs[dialog].steps[0].ask
+
+
+def test_a_question_naming_a_tours_topic_is_still_answered(engine: Engine):
+    user = f"notour-{next(counter)}"
+    turn = engine.handle(user, "which certification is best for quality work?")
+    assert engine.store.user(user).dialog is None and turn.matched
+
+
+def test_resume_and_stop_words_steer_a_running_tour(engine: Engine, kb: Knowledge):
+    user = f"steer-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "what is the salary of a hospital administrator?")
+    first = kb.dialogs["cert_finder"].steps[0].ask
+    for said in ["ok, carry on", "go on please", "back to it"]:
+        assert engine.handle(user, said).replies[-1].text == first
+        assert engine.store.user(user).dialog is not None
+    turn = engine.handle(user, "never mind, stop")
+    assert engine.store.user(user).dialog is None
+    assert turn.plain() == engine.response("cancelled", dialog="Certification finder").text
+
+
+def test_stop_inside_a_question_does_not_end_the_tour(engine: Engine):
+    user = f"stopq-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "when can I stop renewing the FACHE?")
+    assert engine.store.user(user).dialog is not None
+
+
+def test_a_typed_answer_is_taken_by_its_meaning(engine: Engine):
+    user = f"meaning-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "I'd be running a doctor's office")
+    assert engine.store.user(user).profile.get("setting") == "practice"
+    engine.handle(user, "mostly money: budgets and billing")
+    assert engine.store.user(user).profile.get("interest") == "finance"
+    engine.handle(user, "about six years I think")
+    assert engine.store.user(user).profile.get("years") == "y3_7"
+
+
+def test_words_after_not_are_not_what_the_answer_means(engine: Engine):
+    user = f"negated-{next(counter)}"
+    engine.handle(user, "walk me through licensing")
+    engine.handle(user, "an assisted living place, not a nursing home")
+    assert engine.store.user(user).dialog.slots.get("ltc_kind") == "assisted_living"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import html
 import json
 import logging
 import shutil
@@ -21,6 +22,7 @@ from telegram.ext import Application
 
 from bot.config import Settings
 from bot.engine import Engine
+from bot.evaluate import load_conversations
 from bot.knowledge import Knowledge, default_data_dir
 from bot.logs import setup_logging
 from bot.store import Store
@@ -484,6 +486,37 @@ async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running
     assert len(_reminder_calls(running)) == 1
     assert _state(running, earlier.id) == "sent" and _state(running, later.id) == "pending"
     assert [j.name for j in job_queue.jobs() if j.name == f"n{later.id}"] == [f"n{later.id}"]
+
+
+ONE_OF_EACH_KIND = ["thread-01", "short-02", "two-07", "offtopic-02", "tour-14"]
+
+
+async def test_one_conversation_of_each_kind_through_telegram(running: Running, kb: Knowledge):
+    data = load_conversations()
+    chosen = [c for c in data.conversations if c.id in ONE_OF_EACH_KIND]
+    assert sorted(c.kind for c in chosen) == sorted({c.kind for c in data.conversations})
+    declined = html.unescape(kb.responses["off_topic"].text).lower()
+    for n, conversation in enumerate(chosen):
+        user = USER + 100 + n
+        for turn in conversation.turns:
+            sent = await running.say(turn.say, user=user)
+            text = html.unescape("\n".join(c.text or "" for c in sent)).lower()
+            state = running.engine.store.user(str(user)).dialog
+            where = f"{conversation.id}: {turn.say!r}"
+            if turn.label == "oos":
+                assert declined in text, where
+            elif turn.label == "tour" and turn.expect == "start":
+                assert state is not None and state.id == data.tours[turn.tour or ""], where
+            elif turn.label == "tour" and turn.expect == "stop":
+                assert state is None, where
+            elif turn.label == "tour":
+                dialog, step, option = (data.options[turn.option or ""] or "").split(".")
+                slot = next(s.slot for s in kb.dialogs[dialog].steps if s.id == step)
+                assert state is not None and state.slots.get(slot) == option, where
+            else:
+                for label in filter(None, [turn.label, turn.also]):
+                    assert kb.entries[label].title.lower() in text, where
+                assert all(f in text for f in turn.facts), where
 
 
 @pytest.mark.both_backends

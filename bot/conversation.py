@@ -1,0 +1,186 @@
+"""The conversation context: what the last answers were about, so a follow-up keeps its thread.
+
+Kept in the user's row (``users.context``, shown by ``/export``, deleted by ``/forget``) as a
+:class:`Context`: the last topic and detail and the entities in play (a state, a credential, a
+degree, a level). It expires after a quiet spell or a few turns that did not use it, so nothing of
+it is kept for users who left. :class:`Threads` reads a message with it before the off-topic
+decision: a state named alone after a topic listed in ``knowledge/conversation.yaml`` is that
+topic's question for that state; a short message with no topic of its own, and no word from
+outside the field, is matched with the last topic's title in front of it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from rapidfuzz import utils
+
+from bot.knowledge import Knowledge
+from bot.schema import Detail, Entry, FollowUp, ThreadWords
+from bot.store import User
+from bot.understanding import Match, Matcher, Outcome
+
+QUIET = 30 * 60  # seconds without a message after which the context is gone
+TURNS = 4  # turns without an answer from the knowledge after which it is gone
+SHORT_PAIR = 4  # words: "X and Y?" this short asks about both (when both are understood)
+FOLLOW_UP_WORDS = 6  # content words: a longer message stands on its own
+
+
+class Context(BaseModel):
+    """What the conversation is about, as stored in ``users.context`` (JSON)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    topic: str | None = None  # the entry last answered
+    detail: str | None = None  # its detail, when one was answered
+    entities: dict[str, str] = {}  # kind (state, credential, degree, level) -> value named
+    at: float = 0.0  # when the user last wrote (UTC epoch)
+    turns: int = 0  # turns since the topic was last answered
+
+    @classmethod
+    def of(cls, user: User, now: float) -> Context:
+        """The user's context, or an empty one when it expired or does not load."""
+        try:
+            context = cls.model_validate(user.context)
+        except ValidationError:
+            return cls(at=now)
+        if now - context.at > QUIET or context.turns >= TURNS:
+            return cls(at=now)
+        return context
+
+    def answered(self, entry: Entry, detail: Detail | None, words: ThreadWords) -> None:
+        """An entry (or its detail) was the answer: it becomes the topic, and the entities it
+        names are in play (a credential by its id, a level by a career ladder's detail)."""
+        self.topic, self.detail, self.turns = entry.id, detail.id if detail else None, 0
+        for prefix, kind in words.kinds.items():
+            if entry.id.startswith(prefix):
+                self.entities[kind] = entry.id
+        if detail and entry.id in words.detail_kinds:
+            self.entities[words.detail_kinds[entry.id]] = detail.id
+
+    def store(self, user: User, now: float) -> None:
+        """Write the context into the user's row (saved with the turn)."""
+        self.at = now
+        alive = self.topic and self.turns < TURNS
+        user.context = self.model_dump(exclude_defaults=True) if alive else {}
+
+
+class Threads:
+    """Reads a message in the light of the conversation so far."""
+
+    def __init__(self, kb: Knowledge, matcher: Matcher) -> None:
+        """Follow ``kb``'s follow-up table, with ``matcher``'s vocabulary and places."""
+        self.kb = kb
+        self.matcher = matcher
+        self.places = sorted(
+            (utils.default_process(p) for p in kb.lexicon.places), key=len, reverse=True
+        )
+        self.place_words = {w for p in self.places for w in p.split()}
+        self.by_topic: dict[tuple[str, str], FollowUp] = {
+            (topic, f.kind): f for f in kb.follow_ups for topic in f.after
+        }
+
+    def entities(self, text: str) -> dict[str, str]:
+        """The entities a message names (so far: a US state)."""
+        said = f" {utils.default_process(text)} "
+        state = next((p for p in self.places if f" {p} " in said), None)
+        return {"state": state} if state else {}
+
+    def routed(self, context: Context, text: str) -> tuple[FollowUp, str] | None:
+        """A state named alone ("and in ohio?") after a topic that has a follow-up for it."""
+        state = self.entities(text).get("state")
+        if not state or not context.topic:
+            return None
+        follow_up = self.by_topic.get((context.topic, "state"))
+        if follow_up is None:
+            return None
+        rest = set(self._content(text)) - self.place_words - set(self.kb.threads.fillers)
+        rest -= {w for w in rest if w.endswith("state")}  # the lexicon's state markers
+        return (follow_up, state) if not rest else None
+
+    def match(self, context: Context, text: str, match: Match) -> Match:
+        """``match`` unless the message only makes sense as a follow-up of the context's topic:
+        then the match of the topic's title and the message together (with the message's own
+        words, so details are chosen by what the user wrote)."""
+        entry = self.kb.entries.get(context.topic or "")
+        if entry is None or match.outcome in (Outcome.MEDICAL, Outcome.EMPTY):
+            return match
+        content = self._content(text)
+        if not content or len(content) > FOLLOW_UP_WORDS:
+            return match
+        if self._outside(content):
+            return match
+        if match.outcome is Outcome.CONFIDENT and not self._chat(match):
+            return match  # it names a topic of its own: a newly named topic always wins
+        joined = self.matcher.lexical_match(f"{entry.title}: {text}")
+        if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
+            return match
+        return replace(match, outcome=joined.outcome, ranked=joined.ranked)
+
+    def split(self, text: str) -> list[str]:
+        """The questions a message holds, in order (one part when it holds one)."""
+        parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s\+\s", text) if p.strip()]
+        words = self.kb.splits
+        if words.joiners and words.question_words:
+            joiner = "|".join(map(re.escape, words.joiners))
+            asks = "|".join(map(re.escape, words.question_words))
+            pattern = re.compile(rf",?\s+(?:{joiner})\s+(?=(?:{asks})\b)", re.IGNORECASE)
+            parts = [q for p in parts for q in pattern.split(p)]
+        if len(parts) == 1 and len(text.split()) <= SHORT_PAIR:  # "pay and outlook?"
+            joiner = "|".join(map(re.escape, words.joiners))
+            parts = re.split(rf"\s+(?:{joiner})\s+", text, maxsplit=1, flags=re.IGNORECASE)
+        return [p.strip() for p in parts if self._content(p)]
+
+    def named(self, text: str) -> list[Entry]:
+        """The entries a message names outright ("CHFP", "CMPE"), in the order it names them."""
+        found: list[Entry] = []
+        for word in utils.default_process(text).split():
+            entry = self.kb.entries.get(self.kb.named.get(word, ""))
+            if entry is not None and entry not in found:
+                found.append(entry)
+        return found
+
+    def strays(self, context: Context, text: str, match: Match) -> bool:
+        """Whether a short message names something outside the field and is answered only by
+        the words it shares with the thread ("same for plumbers?", "seafood spots in rhode
+        island?"): context fills gaps, it never carries another field in."""
+        entry = self.kb.entries.get(context.topic or "")
+        content = self._content(text)
+        if entry is None or not content or len(content) > FOLLOW_UP_WORDS:
+            return False
+        if not any(_foreign(w, self.matcher) for w in content):
+            return False
+        near = {entry.id, *entry.related}
+        details = {
+            n
+            for e in near
+            if e in self.kb.entries
+            for d in self.kb.entries[e].details
+            for n in d.names
+        }
+        return match.intent in near or bool(details & set(content))
+
+    def _content(self, text: str) -> list[str]:
+        return self.matcher.content_words(self.matcher.normalize(text))
+
+    def _outside(self, content: list[str]) -> bool:
+        """A word from outside the field: unknown, or another occupation ("plumbers")."""
+        return any(
+            w not in self.matcher.vocabulary or w in self.matcher.occupations for w in content
+        )
+
+    def _chat(self, match: Match) -> bool:
+        """Whether a match is to one of the bot's own replies (small talk: "who are you?")."""
+        intent = self.kb.intents.get(match.intent or "")
+        return intent is not None and intent.response is not None
+
+
+def _foreign(word: str, matcher: Matcher) -> bool:
+    """A word that names something outside the field: another occupation, or an unknown word
+    that reads as a word (texting shorthand such as "shld" or "tho" does not)."""
+    if word in matcher.occupations:
+        return True
+    unknown = word not in matcher.vocabulary and word.isalpha()
+    return unknown and len(word) >= 4 and any(v in word for v in "aeiouy")
