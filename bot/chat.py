@@ -28,7 +28,10 @@ def render(turn: Turn) -> tuple[str, list[Button]]:
 
 def run_chat(settings: Settings) -> int:
     """Talk with the bot on stdin/stdout until EOF."""
+    from bot.cli import answer_line, tolerant_streams
+
     engine = Engine(load(settings.data_dir), Store(settings.db_path))
+    tolerant_streams()
     interactive = sys.stdin.isatty()
     print(
         "careerbot (terminal). Type a question, a number to press a button, /help; Ctrl-D quits.\n"
@@ -43,8 +46,8 @@ def run_chat(settings: Settings) -> int:
             return 0
         choice = line.strip()
         if choice.isascii() and choice.isdigit() and 1 <= int(choice) <= len(buttons):
-            turn = engine.press(USER, buttons[int(choice) - 1].data)
+            turn = answer_line(engine, engine.press, USER, buttons[int(choice) - 1].data)
         else:
-            turn = engine.handle(USER, line)
+            turn = answer_line(engine, engine.handle, USER, line)
         text, buttons = render(turn)
         print(text)

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, Settings, load_dotenv
 from bot.embedder import ModelError
 from bot.knowledge import check, default_data_dir, load
-from bot.replies import Turn
+from bot.replies import Turn, valid_text
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,14 +87,38 @@ def ask_command(questions: list[str], as_json: bool) -> int:
     from bot.store import Store
 
     engine = Engine(load(), Store(":memory:"))
+    tolerant_streams()
     lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
-    for n, question in enumerate(lines):
-        turn = engine.handle(f"ask-{n}", question)
+    for n, asked in enumerate(lines):
+        question = valid_text(asked)
+        turn = answer_line(engine, engine.handle, f"ask-{n}", question)
         if as_json:
             print(json.dumps(turn_json(question, turn), ensure_ascii=False), flush=True)
         else:
             print(turn.plain() + "\n", flush=True)
     return 0
+
+
+def tolerant_streams() -> None:
+    """Read undecodable input bytes as U+FFFD and never fail to print: one odd line in a
+    terminal or a pipe gets the reply any odd text gets, instead of ending the command."""
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
+def answer_line(engine: Engine, answer: Callable[[str, str], Turn], user: str, text: str) -> Turn:
+    """``answer(user, text)``, or the apology a Telegram user gets when it fails: one bad line
+    never ends ``chat`` or ``ask`` (the cause goes to stderr in one line)."""
+    try:
+        return answer(user, text)
+    except Exception as exc:
+        print(
+            f"careerbot: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return Turn([engine.response("error")])
 
 
 def turn_json(question: str, turn: Turn) -> dict[str, object]:

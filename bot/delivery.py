@@ -11,6 +11,12 @@ rate limiter.
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
 that were in flight then (at most ``MAX_SENDS``; with the rate limiter on, measured: none or one).
+
+A store that cannot write (a full disk) stops delivery instead of repeating it: a claim that
+cannot be committed sends nothing and is retried later; a message Telegram accepted whose "sent"
+mark cannot be committed is remembered in memory (``unrecorded``) and marked every
+``RECORD_EVERY`` seconds until the store writes again, so it is never sent a second time (unless
+the process dies before that: then it goes out once more after the restart, as above).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from telegram.ext import ContextTypes
 
 from bot.config import redact
 from bot.reminders import Notification
+from bot.store import StoreError
 
 if TYPE_CHECKING:
     from telegram.ext import Application, JobQueue
@@ -36,6 +43,7 @@ HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
 MAX_SENDS = 8  # reminder messages on their way at once
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # then every 5 minutes until it goes through
+RECORD_EVERY = 5.0  # seconds between attempts to record sends the store could not take
 
 
 def schedule(
@@ -100,6 +108,8 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
     if not job_queue.get_jobs_by_name("refill"):
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
+    if not job_queue.get_jobs_by_name("record"):
+        job_queue.run_repeating(record, interval=RECORD_EVERY, first=RECORD_EVERY, name="record")
 
 
 async def refill(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -126,7 +136,12 @@ async def deliver(context: ContextTypes.DEFAULT_TYPE) -> None:
             return  # sent, done, deleted or paused meanwhile, or another job is sending it now
         if notification.fire_at > time.time() + 1:
             return  # moved later (a time-zone change): its new job, or the refill, sends it
-        if not reminders.claim(notification_id):
+        try:
+            claimed = reminders.claim(notification_id)
+        except StoreError:  # nothing is sent that cannot be recorded (the store logged why)
+            _again(context, notification_id, attempt)
+            return
+        if not claimed:
             return  # claimed by another sender between the two reads
         await _send(context, svc, notification, attempt)
 
@@ -161,8 +176,41 @@ async def _send(
             context, notification_id, attempt, RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
         )
         return
-    reminders.mark_sent(notification_id)
+    try:
+        reminders.mark_sent(notification_id)
+    except StoreError:  # sent but not recorded: keep it claimed and record it later
+        unrecorded(context.application).add(notification_id)
+        return
     schedule_new(context.application, svc)
+
+
+def unrecorded(application: Application, what: str = "sent") -> set[int]:  # type: ignore[type-arg]
+    """Notifications whose "sent" mark (or, with ``what="released"``, whose release after a
+    failed send) the store could not commit yet."""
+    found: set[int] = application.bot_data.setdefault(f"unrecorded_{what}", set())
+    return found
+
+
+async def record(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Commit the marks that failed before (a full disk), now that the store may have room."""
+    from bot.telegram_app import services
+
+    sent, released = unrecorded(context.application), unrecorded(context.application, "released")
+    if not sent and not released:
+        return
+    reminders = services(context).engine.reminders
+    try:
+        for notification_id in sorted(sent):
+            reminders.mark_sent(notification_id)
+            sent.discard(notification_id)
+        for notification_id in sorted(released):
+            reminders.release(notification_id)
+            released.discard(notification_id)
+            _again(context, notification_id, 0, 0.0)
+    except StoreError:
+        return  # still cannot write; the next run tries again
+    finally:
+        schedule_new(context.application, services(context))
 
 
 def _retry(
@@ -171,8 +219,24 @@ def _retry(
     """Give the claim back and try again after ``delay`` seconds."""
     from bot.telegram_app import services
 
+    try:
+        services(context).engine.reminders.release(notification_id)
+    except StoreError:  # still claimed: released (and retried) once the store writes again
+        unrecorded(context.application, "released").add(notification_id)
+        return
+    _again(context, notification_id, attempt, delay)
+
+
+def _again(
+    context: ContextTypes.DEFAULT_TYPE,
+    notification_id: int,
+    attempt: int,
+    delay: float | None = None,
+) -> None:
+    """Run the notification's delivery again after ``delay`` (default: by attempt) seconds."""
     assert context.job_queue is not None
-    services(context).engine.reminders.release(notification_id)
+    if delay is None:
+        delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
     context.job_queue.run_once(
         deliver,
         when=delay,

@@ -57,6 +57,7 @@ from bot.engine import Engine
 from bot.http_client import AiohttpRequest, NotSent
 from bot.knowledge import DataError, check, default_data_dir, load
 from bot.logs import setup_logging
+from bot.ptb_memory import NoPersistenceApplication
 from bot.replies import (
     MAX_MESSAGE,
     Reply,
@@ -258,9 +259,8 @@ def settle_now(svc: Services) -> None:
     done, svc.settled = svc.settled, []
     try:
         svc.engine.store.settle(done)
-    except StoreError as exc:  # they are resent later: a duplicate, never a loss
-        svc.settled += done
-        log.warning("could not record delivered replies: %s", exc)
+    except StoreError:  # resent later if the bot stops first: a duplicate, never a loss
+        svc.settled += done  # (the store has logged why, once)
 
 
 async def resend_owed(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -425,7 +425,8 @@ async def not_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure once and tell the user something went wrong; the bot goes on."""
-    log.error("update failed: %s", redact(repr(context.error)), exc_info=context.error)
+    if not isinstance(context.error, StoreError):  # the store logs its own, once per outage
+        log.error("update failed: %s", redact(repr(context.error)), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         engine = services(context).engine
         try:
@@ -460,6 +461,7 @@ def build_application(settings: Settings, engine: Engine) -> Application:  # typ
     assert settings.token
     builder = (
         ApplicationBuilder()
+        .application_class(NoPersistenceApplication)
         .token(settings.token)
         .base_url(settings.api_base_url)
         .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
