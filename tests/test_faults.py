@@ -330,3 +330,12 @@ def test_chat_goes_on_after_odd_bytes(tmp_path: Path, kb: Knowledge, lang: str):
     off_topic = kb.responses["off_topic"].text.split("\n")[0][:40]
     assert off_topic in out
     assert "CEU" in out or "continuing education" in out.lower(), "the lines after are answered"
+
+
+def test_a_lone_surrogate_from_any_channel_gets_the_usual_reply(engine: Engine, kb: Knowledge):
+    """Telegram's JSON can carry a lone surrogate ("\\ud800"), as undecodable bytes in a
+    terminal become one: it is stored and answered like any other odd text."""
+    turn = engine.handle("7", "\ud800 how do I become a pilot \udcff", update_id=1, chat="7")
+    assert turn.plain() == engine.handle("8", "\ufffd how do I become a pilot \ufffd").plain()
+    assert kb.responses["off_topic"].text.split("\n")[0][:40] in turn.plain()
+    assert engine.store.top_unanswered(1) == [("\ufffd how do I become a pilot \ufffd", 2)]
