@@ -121,6 +121,7 @@ async def test_a_full_disk_gets_users_the_apology_logged_once_then_recovers(
         await asyncio.sleep(0.4)
         [answer] = await running.say("salary?")
         assert "Median salary" in (answer.text or "")
+        await settled(lambda: not running.engine.store.owed())  # its outbox row is gone
         fill(running.engine.store.db)
         [reply] = await running.say("what is fache", user=USER + 3)
         assert reply.text == apology
