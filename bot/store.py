@@ -437,9 +437,10 @@ class Store:
         )
 
     def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
-        """The most frequent questions the bot could not answer, with their counts."""
+        """The most frequent questions the bot could not answer (lowercased, as grouped), with
+        their counts."""
         rows = self.db.execute(
-            "SELECT text, count FROM asked ORDER BY count DESC, last DESC LIMIT ?", (limit,)
+            "SELECT key, count FROM asked ORDER BY count DESC, last DESC LIMIT ?", (limit,)
         ).fetchall()
         return [(str(text), int(n)) for text, n in rows]
 
