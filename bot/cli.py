@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings, redact
 from bot.embedder import ModelError
 from bot.knowledge import check, default_data_dir, load
-from bot.replies import Turn
+from bot.replies import Turn, valid_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,13 +79,16 @@ def check_command(data_dir: Path) -> int:
 
 def ask_command(questions: list[str], as_json: bool, data_dir: Path | None = None) -> int:
     """Answer each question as the first message of a fresh user."""
+    from bot.chat import answer_line, tolerant_streams
     from bot.engine import Engine
     from bot.store import Store
 
     engine = Engine(load(data_dir), Store(":memory:"))
+    tolerant_streams()
     lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
-    for n, question in enumerate(lines):
-        turn = engine.handle(f"ask-{n}", question)
+    for n, asked in enumerate(lines):
+        question = valid_text(asked)
+        turn = answer_line(engine, engine.handle, f"ask-{n}", question)
         if as_json:
             print(json.dumps(turn_json(question, turn), ensure_ascii=False), flush=True)
         else:

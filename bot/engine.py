@@ -21,7 +21,7 @@ from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.knowledge import Knowledge
 from bot.matcher import Match, Matcher, Outcome
 from bot.reminders import KINDS, AlreadyDone, ReminderError, Reminders
-from bot.replies import Button, Reply, Turn, dump_replies, short
+from bot.replies import Button, Reply, Turn, dump_replies, short, valid_text
 from bot.schema import Detail, Entry, Step
 from bot.store import Store, User
 
@@ -96,7 +96,7 @@ class Engine:
         With ``chat``, the replies are also stored in that transaction as owed to that chat
         (``Turn.owed``), for a channel that settles them once delivered (the outbox).
         """
-        text = text.strip()
+        text = valid_text(text).strip()  # odd bytes get the reply any odd text gets
         if text.startswith("/"):
             return self._once(
                 user_id, update_id, lambda user: self._command(user, text, private), chat
@@ -116,6 +116,7 @@ class Engine:
         The data is untrusted (any client can send any string): it only ever acts on the
         presser's own rows, and buttons on personal data work only in the private chat.
         """
+        data = valid_text(data)
         return self._once(user_id, update_id, lambda user: self._press(user, data, private), chat)
 
     def _personal(self, user: User, data: str) -> bool:

@@ -44,6 +44,7 @@ from bot.telegram.delivery import schedule_all
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.order import PerUserOrder
 from bot.telegram.outbox import RESEND_EVERY, SETTLE_EVERY, resend_owed, settle, settle_now
+from bot.telegram.ptb_memory import NoPersistenceApplication
 from bot.telegram.send import Pacing, with_retries
 from bot.telegram.webhook import limit_webhook_requests
 
@@ -86,6 +87,7 @@ def build_application(settings: Settings, engine: Engine) -> BotApplication:
         raise ValueError("build_application needs settings with a token")
     builder = (
         ApplicationBuilder()
+        .application_class(NoPersistenceApplication)
         .token(settings.token.get_secret_value())
         .base_url(settings.api_base_url)
         .context_types(CONTEXT_TYPES)

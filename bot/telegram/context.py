@@ -32,6 +32,9 @@ class Services:
     settled: list[int] = field(default_factory=list)  # outbox rows delivered, not yet forgotten
     reminder_sends: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_SENDS))
     online_since: float = field(default_factory=time.time)  # reminders due before it are late
+    # reminders whose "sent" mark / whose release the store could not commit yet (a full disk)
+    unrecorded_sent: set[int] = field(default_factory=set)
+    unrecorded_released: set[int] = field(default_factory=set)
 
 
 BotData: TypeAlias = dict[str, Services]

@@ -12,6 +12,12 @@ tried again later.
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
 that were in flight then (at most ``MAX_SENDS``).
+
+A store that cannot write (a full disk) stops delivery instead of repeating it: a claim that
+cannot be committed sends nothing and is retried later; a message Telegram accepted whose "sent"
+mark cannot be committed is remembered in memory (``Services.unrecorded_sent``) and marked every
+``RECORD_EVERY`` seconds until the store writes again, so it is never sent a second time (unless
+the process dies before that: then it goes out once more after the restart, as above).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from telegram.ext import Application, Job, JobQueue
 
 from bot.config import redact
 from bot.reminders import Notification
+from bot.store import StoreError
 from bot.telegram.context import BotContext, Services, services_of
 from bot.telegram.render import render
 from bot.telegram.send import retry_delay, with_retries
@@ -34,6 +41,7 @@ log = logging.getLogger(__name__)
 
 HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
+RECORD_EVERY = 5.0  # seconds between attempts to record sends the store could not take
 
 
 def schedule(
@@ -96,6 +104,8 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
     if not job_queue.get_jobs_by_name("refill"):
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
+    if not job_queue.get_jobs_by_name("record"):
+        job_queue.run_repeating(record, interval=RECORD_EVERY, first=RECORD_EVERY, name="record")
 
 
 async def refill(context: BotContext) -> None:
@@ -118,7 +128,13 @@ async def deliver(context: BotContext) -> None:
             return  # sent, done, deleted or paused meanwhile, or another job is sending it now
         if notification.fire_at > time.time() + 1:
             return  # moved later (a time-zone change): its new job, or the refill, sends it
-        if not reminders.claim(notification_id):
+        try:
+            claimed = reminders.claim(notification_id)
+        except StoreError as exc:  # nothing is sent that cannot be recorded (the store logged why)
+            if context.job_queue is not None:
+                _job(context.job_queue, notification_id, attempt + 1, retry_delay(exc, attempt))
+            return
+        if not claimed:
             return  # claimed by another sender between the two reads
         await _send(context, svc, notification, attempt)
 
@@ -144,9 +160,39 @@ async def _send(
             log.error("reminder %s rejected by Telegram: %s", notification.id, redact(str(exc)))
         elif not isinstance(exc, RetryAfter):
             log.warning("reminder %s not sent (%s); retrying", notification.id, redact(str(exc)))
-        reminders.release(notification.id)  # give the claim back, and try again later
+        try:
+            reminders.release(notification.id)  # give the claim back, and try again later
+        except StoreError:  # still claimed: released (and retried) once the store writes again
+            svc.unrecorded_released.add(notification.id)
+            return
         if context.job_queue is not None:
             _job(context.job_queue, notification.id, attempt + 1, retry_delay(exc, attempt))
         return
-    reminders.mark_sent(notification.id)
+    try:
+        reminders.mark_sent(notification.id)
+    except StoreError:  # sent but not recorded: keep it claimed and record it later
+        svc.unrecorded_sent.add(notification.id)
+        return
     schedule_new(context.job_queue, svc)
+
+
+async def record(context: BotContext) -> None:
+    """Commit the marks that failed before (a full disk), now that the store may have room."""
+    svc = context.services
+    sent, released = svc.unrecorded_sent, svc.unrecorded_released
+    if not sent and not released:
+        return
+    reminders = svc.engine.reminders
+    try:
+        for notification_id in sorted(sent):
+            reminders.mark_sent(notification_id)
+            sent.discard(notification_id)
+        for notification_id in sorted(released):
+            reminders.release(notification_id)
+            released.discard(notification_id)
+            if context.job_queue is not None:
+                _job(context.job_queue, notification_id, 1, 0.0)
+    except StoreError:
+        return  # still cannot write; the next run tries again
+    finally:
+        schedule_new(context.job_queue, svc)
