@@ -1,5 +1,5 @@
 """Faults that must not break the promises (issue 14): a full disk, odd bytes in the terminal,
-and stores that grow with every user.
+stores that grow with every user, a chat that no longer exists and an update nobody can read.
 
 The full disk is real SQLite behaviour: ``PRAGMA max_page_count`` set to the file's current size
 makes every write that needs a new page fail with SQLITE_FULL, after which SQLite has already
@@ -233,6 +233,76 @@ async def test_a_sent_reminder_whose_mark_cannot_be_written_is_not_sent_again(
     await asyncio.sleep(0.5)
     assert len(_reminders_sent(running)) == 1, "each reminder sent once"
     assert not [r for r in caplog.records if r.exc_info]
+
+
+# --- Telegram's side: gone chats and unreadable updates ----------------------------------------
+
+
+async def test_a_reminder_for_a_chat_that_no_longer_exists_is_held_like_a_blocked_one(
+    running: Running, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    """Telegram answers 400 "chat not found" for a deleted account: held, not retried forever."""
+    monkeypatch.setattr(bot.telegram.send, "RETRY_DELAYS", (0.2, 0.2, 0.2, 0.2, 0.2))
+    caplog.set_level(logging.INFO)
+    notification_id = await _due_now(running)
+    running.api.fail_next("sendMessage", 400, "Bad Request: chat not found", times=20)
+    await reschedule(running)
+    await settled(lambda: _state(running, notification_id) == "paused")
+    await asyncio.sleep(1.0)  # a retry would come after 0.2 s
+    attempts = [c for c in _reminders_sent_or_tried(running) if c.failed]
+    assert len(attempts) == 1, "no more sends to a chat that is gone"
+    assert running.engine.store.user(str(USER)).active is False
+    said = [r for r in caplog.records if "chat not found" in r.getMessage().lower()]
+    assert len(said) == 1 and said[0].levelno < logging.ERROR, "one line, not an error"
+    running.api.clear_faults()
+    await running.say("salary?")  # the user is back: their reminder is released and sent
+    await settled(lambda: _state(running, notification_id) == "sent")
+    assert len([c for c in _reminders_sent(running) if c.ok]) == 1
+
+
+def _reminders_sent_or_tried(running: Running) -> list[Any]:
+    return [
+        c
+        for c in running.api.sent
+        if c.method == "sendMessage" and "⏰" in str(c.params.get("text") or "")
+    ]
+
+
+async def test_the_bot_asks_only_for_the_updates_it_handles(running: Running):
+    await running.say("salary?")
+    assert running.api.allowed_updates == ["message", "callback_query"]
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_and_the_next_one_answered(
+    running: Running, caplog: pytest.LogCaptureFixture
+):
+    """A forwarded poll from an older Bot API server (no options, no counts) between two good
+    messages: python-telegram-bot cannot parse it, and it must not stop the bot."""
+    caplog.set_level(logging.INFO)
+    before = len(running.api.sent)
+    first = running.api.text_message(USER, "salary?")
+    odd = running.api.push_update(
+        {
+            "message": {
+                "message_id": 4242,
+                "date": int(time.time()),
+                "chat": {"id": USER + 1, "type": "private"},
+                "from": {"id": USER + 1, "is_bot": False, "first_name": "Old"},
+                "poll": {"id": "77", "question": "Which certification?"},
+            }
+        }
+    )
+    second = running.api.text_message(USER + 2, "what is fache")
+    for update_id, chat in ((first, USER), (second, USER + 2)):
+        await running.api.wait_delivered(update_id)
+        await running.api.wait_for(lambda c: c.ok and c.method == "sendMessage", chat_id=chat)
+    polls = [c for c in running.api.sent[before:] if c.method == "getUpdates"]
+    assert len(polls) < 20, "no busy loop at the same offset"
+    skipped = [r for r in caplog.records if str(odd) in r.getMessage()]
+    assert len(skipped) == 1 and skipped[0].levelno == logging.WARNING
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    [answer] = await running.say("degree?", user=USER + 3)
+    assert answer.text, "and the bot goes on answering"
 
 
 # --- memory that grows with users --------------------------------------------------------------

@@ -35,7 +35,7 @@ from bot.reminders import Notification
 from bot.store import StoreError
 from bot.telegram.context import BotContext, Services, services_of
 from bot.telegram.render import render
-from bot.telegram.send import retry_delay, with_retries
+from bot.telegram.send import chat_gone, retry_delay, with_retries
 
 log = logging.getLogger(__name__)
 
@@ -150,23 +150,17 @@ async def _send(
             await with_retries(
                 partial(context.bot.send_message, chat_id, text, reply_markup=markup)
             )
-    except Forbidden:
-        log.info("user %s blocked the bot; holding their reminders", chat_id)
+    except (Forbidden, BadRequest) as exc:
+        if not chat_gone(exc):
+            _failed(context, svc, notification.id, attempt, exc)
+            return
+        # blocked, or the chat is gone (a deleted account): held until the user writes again
+        log.info("chat %s unreachable (%s); holding their reminders", chat_id, redact(str(exc)))
         reminders.pause_user(notification.user_id)
         svc.engine.store.set_active(notification.user_id, False)
         return
-    except (BadRequest, RetryAfter, NetworkError) as exc:  # NetworkError: timeouts too
-        if isinstance(exc, BadRequest):
-            log.error("reminder %s rejected by Telegram: %s", notification.id, redact(str(exc)))
-        elif not isinstance(exc, RetryAfter):
-            log.warning("reminder %s not sent (%s); retrying", notification.id, redact(str(exc)))
-        try:
-            reminders.release(notification.id)  # give the claim back, and try again later
-        except StoreError:  # still claimed: released (and retried) once the store writes again
-            svc.unrecorded_released.add(notification.id)
-            return
-        if context.job_queue is not None:
-            _job(context.job_queue, notification.id, attempt + 1, retry_delay(exc, attempt))
+    except (RetryAfter, NetworkError) as exc:  # NetworkError: timeouts too
+        _failed(context, svc, notification.id, attempt, exc)
         return
     try:
         reminders.mark_sent(notification.id)
@@ -174,6 +168,23 @@ async def _send(
         svc.unrecorded_sent.add(notification.id)
         return
     schedule_new(context.job_queue, svc)
+
+
+def _failed(
+    context: BotContext, svc: Services, notification_id: int, attempt: int, exc: Exception
+) -> None:
+    """A send that failed and may go through later: give the claim back and try again."""
+    if isinstance(exc, BadRequest):
+        log.error("reminder %s rejected by Telegram: %s", notification_id, redact(str(exc)))
+    elif not isinstance(exc, RetryAfter):
+        log.warning("reminder %s not sent (%s); retrying", notification_id, redact(str(exc)))
+    try:
+        svc.engine.reminders.release(notification_id)
+    except StoreError:  # still claimed: released (and retried) once the store writes again
+        svc.unrecorded_released.add(notification_id)
+        return
+    if context.job_queue is not None:
+        _job(context.job_queue, notification_id, attempt + 1, retry_delay(exc, attempt))
 
 
 async def record(context: BotContext) -> None:
