@@ -13,9 +13,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from bot import matcher as M
-from bot.engine import build_matcher
 from bot.knowledge import load
+from bot.understanding import build_matcher
+from bot.understanding import matcher as M
 
 HERE = Path(__file__).resolve().parent
 FOLDS = 5

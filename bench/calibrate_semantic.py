@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from bot import semantic
 from bot.knowledge import load
+from bot.understanding import semantic
 
 FOLDS = 5
 MAX_WRONG = 0.03
@@ -80,6 +80,14 @@ def main() -> None:
             f"conf {conf:.2f} margin {margin:.2f} cos {cos:.2f}: right {right:.1%} "
             f"wrong {-neg_wrong:.1%} off-topic rejected {rejected:.1%}"
         )
+    from bot.understanding import matcher as m
+
+    now = (m.SEMANTIC_CONFIDENT, m.SEMANTIC_MARGIN, m.NEAREST_COSINE)
+    right, wrong, rejected = score(verdicts, *now)
+    print(
+        f"current conf {now[0]:.2f} margin {now[1]:.2f} cos {now[2]:.2f}: right {right:.1%} "
+        f"wrong {wrong:.1%} off-topic rejected {rejected:.1%}"
+    )
     in_scope = [(label, v) for label, v in verdicts if label != semantic.OOS]
     top1 = sum(v.top == label for label, v in in_scope) / len(in_scope)
     print(f"held-out top-1 (any confidence): {top1:.1%}")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from _common import percentile  # bench/ is on sys.path when run as a script
 
-from bot.engine import build_matcher
 from bot.evaluate import load_set
 from bot.knowledge import load
+from bot.understanding import build_matcher
 
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 20

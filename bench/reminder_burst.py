@@ -3,8 +3,8 @@
 N users each have one reminder whose notification is due at the same second, a few seconds after
 the real ``python -m bot run`` process is launched against the Bot API stand-in of
 ``tests/botapi.py`` (127.0.0.1 only). The reminders are made with
-``bot.reminders.Reminders.create`` on the bot's SQLite file, then their ``fire_at`` is set to the
-chosen moment.
+``bot.reminders.service.Reminders.create`` on the bot's SQLite file, then their ``fire_at`` is set
+to the chosen moment.
 
 For each configuration two runs:
 
@@ -94,7 +94,7 @@ class Run:
 def create_notifications(db: Path, count: int) -> None:
     """One reminder for each of ``count`` users, made the way the bot makes them."""
     from bot.knowledge import load
-    from bot.reminders import Reminders
+    from bot.reminders.service import Reminders
     from bot.store import Store
 
     kb = load()
@@ -116,7 +116,6 @@ def create_notifications(db: Path, count: int) -> None:
                 entry=entry,
                 leads=[0],
             )
-    reminders.drain()
     store.close()
 
 

@@ -34,15 +34,18 @@ def engine_child() -> None:
     engine = Engine(load(), Store(":memory:"))
     texts = [e.text for e in load_set(ROOT / "tests" / "data" / "labelled.yaml")]
     texts += ["x" * 4096, "😀" * 2000, "salary " * 585, "مرحبا كيف أصبح مدير مستشفى"]
-    timings = []
+    timings, cpu = [], []
     for n, text in enumerate(texts * 3):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         engine.handle(f"b{n}", text)
         timings.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # CPU time is what a message costs; wall time adds the waits of a shared, busy machine
     print(
-        f"engine.handle ({len(timings)} messages): p50 {percentile(timings, 50) * 1e3:.1f} ms, "
-        f"p99 {percentile(timings, 99) * 1e3:.1f} ms, max {max(timings) * 1e3:.1f} ms; "
+        f"engine.handle ({len(timings)} messages): wall p50 {percentile(timings, 50) * 1e3:.1f} "
+        f"ms, p99 {percentile(timings, 99) * 1e3:.1f} ms, max {max(timings) * 1e3:.1f} ms; "
+        f"CPU p50 {percentile(cpu, 50) * 1e3:.1f} ms, p99 {percentile(cpu, 99) * 1e3:.1f} ms; "
         f"peak RSS {rss:.0f} MB"
     )
 

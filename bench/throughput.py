@@ -20,7 +20,10 @@ for it; "from push" also counts the time the update waited in the stand-in's que
 
 Modes: ``inproc`` runs the Application in this process (one event loop with the stand-in and the
 simulated users: one core for all); ``process`` runs the real ``python -m bot run`` subprocess
-(CAREERBOT_RATE_LIMIT as configured) and reads its peak RSS (VmHWM) from /proc.
+(CAREERBOT_RATE_LIMIT as configured) and reads its peak RSS (VmHWM) from /proc; ``echo`` runs
+``bench/echo_bot.py``, a plain python-telegram-bot echo bot, as the yardstick: the same users and
+script (button presses sent as text, every update answered by one echo). ``--echo`` adds an echo
+run before each user count, so the ratio careerbot / echo is taken in the same sitting.
 
 Every configuration runs in a fresh child process (so peak memory is its own), bounded by
 ``--max-seconds``. Run:
@@ -131,6 +134,9 @@ def script_for(i: int, kind: str, questions: list[str]) -> list[tuple[str, str |
 
     if kind == "short":
         return [("text", "/start"), ("text", q(0))]
+    if kind == "echo":  # the full script's updates, all as text, for the echo bot
+        full = script_for(i, "full", questions)
+        return [("text", str(a) if k == "text" else "ok") for k, a in full]
     if kind == "one":
         return [("text", q(0))]
     return [
@@ -174,6 +180,11 @@ def plan_users(users: int, kind: str, db: Path) -> tuple[list[list[Step]], list[
 
     kb = load()
     questions = [e.text for e in load_set(ROOT / "tests" / "data" / "labelled.yaml")]
+    if kind == "echo":  # one echo for every update, no engine
+        echo = [
+            [Step("text", a, 1) for _, a in script_for(i, kind, questions)] for i in range(users)
+        ]
+        return echo, [], float("nan")
     engine = Engine(kb, Store(db))
     plans: list[list[Step]] = []
     began = time.perf_counter()
@@ -324,7 +335,7 @@ async def run_config(cfg: Config) -> Result:
         tmp_path = Path(tmp)
         db = tmp_path / "bot.db"
         plans, error_texts, result.engine_per_s = plan_users(
-            cfg.users, cfg.script, tmp_path / "scratch.db"
+            cfg.users, "echo" if cfg.mode == "echo" else cfg.script, tmp_path / "scratch.db"
         )
         async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
             rec = Recorder(api)
@@ -349,7 +360,9 @@ async def run_config(cfg: Config) -> Result:
                 result.rss_start_mb = vm_status().get("VmRSS", 0) / 1024
             else:
                 env = bot_env(db, api, cfg.rate_limit)
-                cm = bot_process(env, tmp_path, tmp_path / "bot.log")
+                echo = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
+                command = echo if cfg.mode == "echo" else None
+                cm = bot_process(env, tmp_path, tmp_path / "bot.log", command)
                 proc = cm.__enter__()
                 result.startup_s = await started(api, rec.watch, 0)
                 result.rss_start_mb = vm_status(proc.pid).get("VmRSS", 0) / 1024
@@ -487,7 +500,7 @@ def main() -> None:
     parser.add_argument("--users", default="10,100,1000", help="comma-separated user counts")
     parser.add_argument(
         "--mode",
-        choices=("inproc", "process", "both"),
+        choices=("inproc", "process", "both", "echo"),
         default="inproc",
         help="bot in this process, as the real `python -m bot run`, or both",
     )
@@ -511,6 +524,11 @@ def main() -> None:
     )
     parser.add_argument("--no-limited", action="store_true", help="skip the rate-limited run")
     parser.add_argument(
+        "--echo",
+        action="store_true",
+        help="also run the plain echo bot (bench/echo_bot.py) before each user count",
+    )
+    parser.add_argument(
         "--rate",
         type=float,
         default=0.0,
@@ -532,8 +550,8 @@ def main() -> None:
     common = (args.script, args.rate, args.max_seconds, args.tmpdir)
     configs = [
         Config(mode, int(u), args.rate_limit, *common)
-        for mode in modes
         for u in args.users.split(",")
+        for mode in (["echo"] if args.echo and "echo" not in modes else []) + modes
     ]
     if not args.no_limited and args.limited_users > 0:
         configs += [Config(mode, args.limited_users, TELEGRAM_LIMIT, *common) for mode in modes]
@@ -658,6 +676,15 @@ def main() -> None:
             f"(best {best.replies_per_s:.0f}/s: {best.mode}, {best.users} users); "
             f"Telegram itself allows ~{TELEGRAM_LIMIT:.0f} messages/s overall"
         )
+    echoes = {r.users: r for r in results if r.mode == "echo" and r.complete}
+    for r in results:
+        echo = echoes.get(r.users)
+        if r.mode != "echo" and echo is not None and r.rate_limit == 0 and echo.replies_per_s:
+            print(
+                f"{r.mode}, {r.users} users: {r.replies_per_s:.0f} replies/s = "
+                f"{r.replies_per_s / echo.replies_per_s:.2f} x the plain echo bot's "
+                f"{echo.replies_per_s:.0f}/s in the same run (target >= 0.5)"
+            )
     for r in results:
         if r.rate_limit > 0:
             allowed = r.rate_limit * (r.seconds + 1)  # the limiter's first burst is one second's

@@ -9,9 +9,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, redact
-from bot.embedder import ModelError
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn, valid_text
+from bot.understanding import ModelError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +66,7 @@ def check_command(data_dir: Path) -> int:
     """Validate the data under ``data_dir``; print a summary or one line per problem."""
     kb, problems = check(data_dir)
     if not problems:
-        from bot.semantic import problems as semantic_problems
+        from bot.understanding import problems as semantic_problems
 
         problems += semantic_problems(kb)
     for problem in problems:

@@ -16,6 +16,8 @@ from functools import cache
 
 from rapidfuzz import fuzz, process
 
+from bot.errors import UserError
+
 MONTHS = (
     "January",
     "February",
@@ -70,7 +72,7 @@ _LEAD_UNITS = (("week", 7 * 86400), ("day", 86400), ("hour", 3600), ("minute", 6
 MAX_ZONE_NAME = 64  # the longest IANA names are about 30 characters
 
 
-class DateError(ValueError):
+class DateError(UserError, ValueError):
     """A date, time or zone the user typed that cannot be used; str() is a friendly message."""
 
 

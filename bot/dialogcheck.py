@@ -13,12 +13,10 @@ Loc = tuple[int | str, ...]
 
 def choices(step: Step) -> list[tuple[str, str]]:
     """The (value, next step) pairs a step can produce."""
-    if step.input == "number":
-        assert step.next is not None  # guaranteed by the schema
-        return [(r.value, step.next) for r in step.ranges]
+    if step.input == "number":  # the schema gives number and multi-choice steps a next
+        return [(r.value, step.next or END) for r in step.ranges]
     if step.multi:
-        assert step.next is not None
-        return [(ANY, step.next)]
+        return [(ANY, step.next or END)]
     typed = [(ANY, step.next)] if step.input is not None and step.next is not None else []
     return [(o.id, o.next or END) for o in step.options] + typed
 

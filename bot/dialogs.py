@@ -1,33 +1,35 @@
 """Runs the guided dialogs declared in ``knowledge/dialogs.yaml`` against a user's stored state.
 
-A run lives in ``user.dialog``: ``{"id", "run", "step", "slots", "redo", "picked"}``. ``run`` is
-a short nonce carried by every button of that run, so a button from an older run is recognised as
-stale. Remembered answers are kept in ``user.profile`` and reused by later dialogs (the user can
-change them). A dialog ends in a result (a recommendation) or an action (saving a reminder).
+A run lives in ``user.dialog`` (a :class:`~bot.dialogstate.DialogState`). Its ``run`` nonce is
+carried by every button of that run, so a button from an older run is recognised as stale.
+Remembered answers are kept in ``user.profile`` and reused by later dialogs (the user can change
+them). A dialog ends in a result (a recommendation) or an action (saving a reminder).
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
+from bot.buttons import DONE, Answer, Cancel, Change, FreshDialog, Topic
 from bot.dialogcheck import ANY, END, choices, pick_result
+from bot.dialogstate import DialogState
+from bot.errors import UserError
 from bot.knowledge import Knowledge
-from bot.replies import Button, Reply, short
+from bot.replies import Button, Reply, Turn, short
 from bot.schema import Dialog, Step
 from bot.store import User
 
 NUMBERS = "_numbers"  # profile key holding typed numbers, to restate them exactly
-DONE = "_done"  # the value of a multi-choice step's "Done" button
+CANCEL = Button("Cancel", Cancel().pack())
 
 # (user, step, typed text) -> (the slot value, a remark on how it was read or None);
-# raises ValueError with a message for the user
+# raises UserError with a message for the user
 Validator = Callable[[User, Step, str], tuple[str, str | None]]
-# (user, slots) -> the replies that end the dialog
-Action = Callable[[User, dict[str, str]], list[Reply]]
+# (user, slots) -> the turn that ends the dialog
+Action = Callable[[User, dict[str, str]], Turn]
 
 
 class InvalidAnswer(Exception):
@@ -52,74 +54,73 @@ class DialogRunner:
         self.validators = dict(validators or {})
         self.actions = dict(actions or {})
 
-    def start(self, user: User, dialog: Dialog, fresh: bool = False) -> list[Reply]:
+    def start(self, user: User, dialog: Dialog, fresh: bool = False) -> Turn:
         """Begin ``dialog`` (replacing any active one); ``fresh`` re-asks remembered answers."""
         redo = sorted({s.slot for s in dialog.steps}) if fresh else []
-        user.dialog = {
-            "id": dialog.id,
-            "run": secrets.token_hex(3),
-            "step": dialog.start,
-            "slots": {},
-            "redo": redo,
-            "picked": [],
-        }
+        user.dialog = DialogState(
+            id=dialog.id, run=secrets.token_hex(3), step=dialog.start, redo=redo
+        )
         return self.advance(user)
 
     def active(self, user: User) -> tuple[Dialog, Step] | None:
         """The user's running dialog and its current step, if any (and if the data has them)."""
         state = user.dialog
-        if not state or state.get("id") not in self.kb.dialogs:
+        if not state or state.id not in self.kb.dialogs:
             return None
-        dialog = self.kb.dialogs[state["id"]]
-        step = next((s for s in dialog.steps if s.id == state.get("step")), None)
+        dialog = self.kb.dialogs[state.id]
+        step = next((s for s in dialog.steps if s.id == state.step), None)
         return (dialog, step) if step else None
 
-    def advance(self, user: User) -> list[Reply]:
+    def advance(self, user: User) -> Turn:
         """Skip steps the profile already answers; ask the next question or finish."""
-        state: dict[str, Any] = user.dialog or {}
-        dialog = self.kb.dialogs[state["id"]]
+        state = _state(user)
+        dialog = self.kb.dialogs[state.id]
         steps = {s.id: s for s in dialog.steps}
         notes: list[str] = []
         changes: list[Button] = []
-        while state["step"] != END:
-            step = steps[state["step"]]
+        while state.step != END:
+            step = steps[state.step]
             known = str(user.profile.get(step.slot, ""))
-            remembered = step.remember and step.slot not in state["redo"]
+            remembered = step.remember and step.slot not in state.redo
             nxt = _next_for(step, known) if remembered else None
             if nxt is None:
-                return [*_notes_reply(notes, changes), self.question(user, dialog, step)]
-            state["slots"][step.slot] = known
+                return _turn([*_notes_reply(notes, changes), self.question(user, dialog, step)])
+            state.slots[step.slot] = known
             said = describe(user, step, known)
             notes.append(f"{step.ask} → {said}")
-            changes.append(Button(short(f"Change: {said}"), f"c:{state['run']}:{step.id}"))
-            state["step"] = nxt
+            change = Change(run=state.run, step=step.id).pack()
+            changes.append(Button(short(f"Change: {said}"), change))
+            state.step = nxt
         user.dialog = None
         if dialog.action is not None:
-            end = self.actions[dialog.action](user, state["slots"])
+            end = self.actions[dialog.action](user, state.slots)
         else:
-            end = [result_reply(self.kb, dialog, state["slots"])]
-        return [*_notes_reply(notes, changes), *end]
+            end = _turn([result_reply(self.kb, dialog, state.slots)])
+        end.replies[:0] = _notes_reply(notes, changes)
+        return end
 
     def question(self, user: User, dialog: Dialog, step: Step) -> Reply:
         """The message asking ``step``'s question, with its buttons and a cancel button."""
-        state = user.dialog or {}
-        run = state["run"]
-        picked = set(state.get("picked", []))
+        state = _state(user)
+        run = state.run
+        picked = set(state.picked)
         buttons = [
-            Button(("✅ " if o.id in picked else "") + o.label, f"a:{run}:{step.id}:{o.id}")
+            Button(
+                ("✅ " if o.id in picked else "") + o.label,
+                Answer(run=run, step=step.id, option=o.id).pack(),
+            )
             for o in step.options
         ]
         if step.multi:
-            buttons.append(Button("Done", f"a:{run}:{step.id}:{DONE}"))
-        buttons.append(Button("Cancel", "x"))
+            buttons.append(Button("Done", Answer(run=run, step=step.id, option=DONE).pack()))
+        buttons.append(CANCEL)
         hint = "\n(Type a number.)" if step.input == "number" else ""
         return Reply(step.ask + hint, title=dialog.title, buttons=buttons)
 
-    def choose(self, user: User, run: str, step_id: str, value: str) -> list[Reply] | None:
+    def choose(self, user: User, run: str, step_id: str, value: str) -> Turn | None:
         """Apply a pressed option; None when the button is stale (another run or step)."""
         found = self.active(user)
-        state = user.dialog or {}
-        if not found or state.get("run") != run or found[1].id != step_id:
+        if not found or _state(user).run != run or found[1].id != step_id:
             return None
         dialog, step = found
         if step.multi:
@@ -129,17 +130,19 @@ class DialogRunner:
             return None
         return self._record(user, step, option.id, option.next or END)
 
-    def _toggle(self, user: User, dialog: Dialog, step: Step, value: str) -> list[Reply] | None:
-        state: dict[str, Any] = user.dialog or {}
-        picked: list[str] = state.setdefault("picked", [])
+    def _toggle(self, user: User, dialog: Dialog, step: Step, value: str) -> Turn | None:
+        state = _state(user)
+        picked = state.picked
         if value == DONE:
             if not picked:
-                return [
-                    Reply("Please pick at least one, then tap Done."),
-                    self.question(user, dialog, step),
-                ]
+                return _turn(
+                    [
+                        Reply("Please pick at least one, then tap Done."),
+                        self.question(user, dialog, step),
+                    ]
+                )
             ordered = [o.id for o in step.options if o.id in picked]
-            state["picked"] = []
+            state.picked = []
             return self._record(user, step, ",".join(ordered), step.next or END)
         if value not in {o.id for o in step.options}:
             return None
@@ -147,31 +150,31 @@ class DialogRunner:
             picked.remove(value)
         else:
             picked.append(value)
-        return [self.question(user, dialog, step)]
+        return _turn([self.question(user, dialog, step)])
 
-    def _record(self, user: User, step: Step, value: str, nxt: str) -> list[Reply]:
-        state: dict[str, Any] = user.dialog or {}
-        state["slots"][step.slot] = value
-        state["redo"] = [s for s in state["redo"] if s != step.slot]
+    def _record(self, user: User, step: Step, value: str, nxt: str) -> Turn:
+        state = _state(user)
+        state.slots[step.slot] = value
+        state.redo = [s for s in state.redo if s != step.slot]
         if step.remember:
             user.profile[step.slot] = value
-        state["step"] = nxt
+        state.step = nxt
         return self.advance(user)
 
-    def change(self, user: User, run: str, step_id: str) -> list[Reply] | None:
+    def change(self, user: User, run: str, step_id: str) -> Turn | None:
         """Re-ask a remembered answer; None when the button is stale."""
         state = user.dialog
-        if not state or state.get("run") != run or state["id"] not in self.kb.dialogs:
+        if not state or state.run != run or state.id not in self.kb.dialogs:
             return None
-        dialog = self.kb.dialogs[state["id"]]
+        dialog = self.kb.dialogs[state.id]
         step = next((s for s in dialog.steps if s.id == step_id), None)
         if step is None:
             return None
-        state["redo"] = sorted({*state["redo"], step.slot})
-        state["step"] = step.id
-        return [self.question(user, dialog, step)]
+        state.redo = sorted({*state.redo, step.slot})
+        state.step = step.id
+        return _turn([self.question(user, dialog, step)])
 
-    def type_answer(self, user: User, text: str) -> list[Reply] | None:
+    def type_answer(self, user: User, text: str) -> Turn | None:
         """Apply typed text to the current step.
 
         Returns the next replies, or None when the text is no answer at all (the engine then
@@ -192,10 +195,12 @@ class DialogRunner:
             return None
         try:
             value, remark = self.validators[step.input](user, step, text)
-        except ValueError as exc:
+        except UserError as exc:
             raise InvalidAnswer([self._reask(dialog, step, str(exc))]) from None
-        replies = self._record(user, step, value, step.next or END)
-        return [Reply(remark), *replies] if remark else replies
+        turn = self._record(user, step, value, step.next or END)
+        if remark:
+            turn.replies.insert(0, Reply(remark))
+        return turn
 
     def _typed_option(self, step: Step, text: str) -> tuple[str, str] | None:
         if step.multi or not step.options:
@@ -209,7 +214,7 @@ class DialogRunner:
         option = next(o for o in step.options if o.id == best[2])
         return option.id, option.next or END
 
-    def _number(self, user: User, dialog: Dialog, step: Step, text: str) -> list[Reply]:
+    def _number(self, user: User, dialog: Dialog, step: Step, text: str) -> Turn:
         number = _number(text)
         if number is None or not step.min <= number <= step.max:
             raise InvalidAnswer([self._reask(dialog, step)])
@@ -225,7 +230,18 @@ class DialogRunner:
         text = why or step.invalid or f"Please type a number from {step.min:g} to {step.max:g}."
         if why and step.invalid:
             text = f"{why}\n{step.invalid}"
-        return Reply(text, title=dialog.title, buttons=[Button("Cancel", "x")])
+        return Reply(text, title=dialog.title, buttons=[CANCEL])
+
+
+def _state(user: User) -> DialogState:
+    """The running dialog's state, where the caller knows one runs."""
+    if user.dialog is None:
+        raise LookupError(f"user {user.id} is in no dialog")
+    return user.dialog
+
+
+def _turn(replies: list[Reply]) -> Turn:
+    return Turn(replies, matched=True)
 
 
 def _notes_reply(notes: list[str], changes: list[Button]) -> list[Reply]:
@@ -264,10 +280,11 @@ def _number(text: str) -> float | None:
 def result_reply(kb: Knowledge, dialog: Dialog, slots: dict[str, str]) -> Reply:
     """The recommendation for ``slots``, citing the sources of the entries it draws on."""
     result = pick_result(dialog, slots)
-    assert result is not None  # `check` proves every path has one
+    if result is None:  # `check` proves every path has one: data that skipped it
+        raise LookupError(f"dialog {dialog.id}: no result for {slots}")
     entries = [kb.entries[e] for e in result.entries]
     sources = kb.cite([s for e in entries for s in e.sources])
-    buttons = [Button(short(e.title), f"t:{e.id}") for e in entries]
-    buttons.append(Button("Start over", f"n:{dialog.id}"))
+    buttons = [Button(short(e.title), Topic(entry=e.id).pack()) for e in entries]
+    buttons.append(Button("Start over", FreshDialog(dialog=dialog.id).pack()))
     title = f"{dialog.title}: my suggestion"
     return Reply(result.text, title=title, sources=sources, buttons=buttons)

@@ -7,6 +7,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.notifications import Notification
+
 MAX_MESSAGE = 4096  # Telegram's limit for one message
 MAX_CALLBACK = 64  # Telegram's limit for callback data, in bytes
 MAX_LABEL = 40
@@ -53,6 +55,7 @@ class Turn:
     suggestions: list[str] = field(default_factory=list)
     forgotten: bool = False  # the user's data was just deleted: nothing of theirs is saved again
     owed: int | None = None  # the outbox row holding these replies until they are delivered
+    notifications: list[Notification] = field(default_factory=list)  # new ones, to schedule
 
     @property
     def sources(self) -> list[str]:

@@ -53,6 +53,12 @@ class Entry(Strict):
     details: list[Detail] = []
     sources: list[Id] = []
     related: list[Id] = []
+    # the name a reminder's title uses; without it, the title up to its first comma or bracket
+    # (set it where that would be an acronym the documents never write on its own)
+    short: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+        | None
+    ) = None
 
 
 class Button(Strict):
@@ -210,4 +216,5 @@ class LexiconFile(Strict):
     occupations: list[str] = []
     roles: list[str] = []
     compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
+    whole_topic: list[str] = []  # words asking for a whole topic, not one detail ("both", "all")
     reminder_kinds: dict[Literal["exam", "renewal", "ceu"], list[str]] = {}  # in /remind titles

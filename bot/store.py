@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.dialogstate import DialogState
+
 MIGRATIONS: list[str] = [
     # 1: users, feedback and the questions the bot could not answer
     """
@@ -157,7 +159,7 @@ class User:
     id: str
     profile: dict[str, Any] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)
-    dialog: dict[str, Any] | None = None
+    dialog: DialogState | None = None
     tz: str | None = None
     active: bool = True
 
@@ -289,13 +291,19 @@ class Store:
             )
             self._failing_since = None
 
-    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        """Run one statement; a failure is a :class:`StoreError` naming the file."""
+        writes = not sql.lstrip().upper().startswith("SELECT")
         try:
-            self.db.execute(sql, args)
+            cursor = self.db.execute(sql, args)
         except sqlite3.Error as exc:
-            raise self._failed("write failed", exc) from None
-        if not self.db.in_transaction:
+            raise self._failed(f"{'write' if writes else 'read'} failed", exc) from None
+        if writes and not self.db.in_transaction:
             self._succeeded()
+        return cursor
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
+        self.execute(sql, args)
 
     def user(self, user_id: str) -> User:
         """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`)."""
@@ -309,7 +317,7 @@ class Store:
             user_id,
             json.loads(profile),
             json.loads(context),
-            json.loads(dialog) if dialog else None,
+            DialogState.load(dialog),
             tz,
             bool(active),
         )
@@ -327,7 +335,7 @@ class Store:
                 self.clock(),
                 json.dumps(user.profile),
                 json.dumps(user.context),
-                json.dumps(user.dialog) if user.dialog is not None else None,
+                json.dumps(user.dialog.model_dump()) if user.dialog is not None else None,
                 user.tz,
                 int(user.active),
             ),
@@ -335,23 +343,17 @@ class Store:
 
     def claim_update(self, update_id: int) -> bool:
         """Record a Telegram update as handled; False if it was handled before."""
-        try:
-            cursor = self.db.execute(
-                "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
-            )
-        except sqlite3.Error as exc:
-            raise self._failed("write failed", exc) from None
+        cursor = self.execute(
+            "INSERT OR IGNORE INTO updates (id, at) VALUES (?, ?)", (update_id, self.clock())
+        )
         return cursor.rowcount == 1
 
     def owe(self, user_id: str, chat_id: str, replies: str) -> int:
         """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
-        try:
-            cursor = self.db.execute(
-                "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
-                (user_id, chat_id, replies, self.clock()),
-            )
-        except sqlite3.Error as exc:
-            raise self._failed("write failed", exc) from None
+        cursor = self.execute(
+            "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
+            (user_id, chat_id, replies, self.clock()),
+        )
         return int(cursor.lastrowid or 0)
 
     def owed(self, older_than: float = 0.0) -> list[tuple[int, str, str]]:
@@ -450,7 +452,7 @@ class Store:
             "user": user.id,
             "profile": user.profile,
             "context": user.context,
-            "dialog": user.dialog,
+            "dialog": user.dialog.model_dump() if user.dialog else None,
             "timezone": user.tz,
             "feedback": [
                 {"entry": e, "helpful": bool(h)}

@@ -29,12 +29,14 @@ def bot_env(
 
 
 @contextlib.contextmanager
-def bot_process(env: dict[str, str], cwd: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run the bot with ``env``, its output appended to ``log``; killed if still running when
-    the block ends."""
+def bot_process(
+    env: dict[str, str], cwd: Path, log: Path, command: list[str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run the bot (or ``command``) with ``env``, its output appended to ``log``; killed if still
+    running when the block ends."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "run"],
+            command or [sys.executable, "-m", "bot", "run"],
             env=env,
             cwd=cwd,
             stdout=out,

@@ -43,7 +43,7 @@ def walk(engine: Engine, user: str, dialog: Dialog, answers: dict[str, str]) -> 
         state = engine.store.user(user).dialog
         if state is None:
             return turn
-        step = steps[state["step"]]
+        step = steps[state.step]
         value = answers[step.slot]
         if step.input == "number":
             turn = engine.handle(user, number_for(step, value))
@@ -97,7 +97,7 @@ def test_bad_typed_answers_are_re_asked(engine: Engine, kb: Knowledge, bad: str)
     turn = engine.handle(user, bad)
     years = next(s for s in kb.dialogs["cert_finder"].steps if s.slot == "years")
     assert years.invalid in turn.plain() or kb.responses["empty"].text in turn.plain()
-    assert engine.store.user(user).dialog["step"] == years.id
+    assert engine.store.user(user).dialog.step == years.id
     turn = engine.handle(user, "4 years")
     assert engine.store.user(user).dialog is None
     assert "my suggestion" in (turn.replies[-1].title or "")
@@ -111,7 +111,7 @@ def test_dialog_resumes_after_a_restart(tmp_path, kb: Knowledge):
     first.store.close()
     second = Engine(kb, Store(path))  # a new process, the same file
     state = second.store.user("r1").dialog
-    assert state and state["step"] != kb.dialogs["degree_planner"].start
+    assert state and state.step != kb.dialogs["degree_planner"].start
     turn = second.press("r1", button(turn, "a:", ":clinical:nurse"))
     turn = second.press("r1", button(turn, "a:", ":org_goal:large_system"))
     assert second.store.user("r1").dialog is None
@@ -151,7 +151,7 @@ def test_cancel_works_at_every_step(engine: Engine, kb: Knowledge):
             turn = engine.press(user, f"d:{dialog.id}")
             for _ in range(stop_after):
                 state = engine.store.user(user).dialog
-                step = steps[state["step"]]
+                step = steps[state.step]
                 if step.input == "number":
                     turn = engine.handle(user, number_for(step, answers[step.slot]))
                 else:

@@ -129,15 +129,17 @@ async def test_a_full_disk_gets_users_the_apology_logged_once_then_recovers(
 
 
 class FullFor:
-    """The store's connection, on which statements containing ``pattern`` fail with SQLite's
-    own SQLITE_FULL error while ``full`` is set."""
+    """The store's connection, on which statements containing ``pattern`` (and, with
+    ``first``, whose first parameter is ``first``) fail with SQLite's own SQLITE_FULL error while
+    ``full`` is set."""
 
-    def __init__(self, db: sqlite3.Connection, pattern: str) -> None:
-        self.db, self.pattern, self.full = db, pattern, True
+    def __init__(self, db: sqlite3.Connection, pattern: str, first: object = None) -> None:
+        self.db, self.pattern, self.first, self.full = db, pattern, first, True
         self.failed = 0
 
     def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
-        if self.full and self.pattern in sql:
+        given = args[0][0] if args and args[0] else None
+        if self.full and self.pattern in sql and self.first in (None, given):
             self.failed += 1
             raise sqlite_full()
         return self.db.execute(sql, *args)
@@ -194,7 +196,7 @@ async def test_a_reminder_that_cannot_be_claimed_is_not_sent_until_it_can_be(
     monkeypatch.setattr(bot.telegram.send, "RETRY_DELAYS", (0.3, 0.3, 0.3, 0.3, 0.3))
     notification_id = await _due_now(running)
     store = running.engine.store
-    disk = FullFor(store.db, "SET state = 'sending'")
+    disk = FullFor(store.db, "UPDATE notifications SET state = ?", "sending")
     store.db = disk  # type: ignore[assignment]
     await reschedule(running)
     await settled(lambda: disk.failed >= 3, within=5)

@@ -51,7 +51,7 @@ def tour(engine: Engine, dialog: str, answers: dict[str, str]) -> str:
     steps = {s.id: s for s in engine.kb.dialogs[dialog].steps}
     turn: Turn = engine.press(user, f"d:{dialog}")
     while (state := engine.store.user(user).dialog) is not None:
-        step = steps[state["step"]]
+        step = steps[state.step]
         value = answers[step.slot]
         if step.input == "number":
             turn = engine.handle(user, value)
@@ -209,6 +209,13 @@ def test_which_schools_gets_the_honest_answer(engine: Engine):
         text = turn.plain()
         assert "don't name or rank any schools" in text and "Ann Arbor, MI (public)" in text
         assert "Zippia" in "; ".join(turn.sources)
+
+
+@pytest.mark.parametrize("question", ["which schools are best", "top MHA programs?"])
+def test_which_schools_asked_cold_gets_the_honest_answer(engine: Engine, question: str):
+    turn = engine.handle(f"cold-{next(counter)}", question)  # a new user: no topic to lean on
+    assert "don't name or rank any schools" in turn.plain()
+    assert "Zippia" in "; ".join(turn.sources)
 
 
 def test_zippias_example_path_is_on_the_career_ladder(kb: Knowledge):

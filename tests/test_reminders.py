@@ -9,7 +9,7 @@ import pytest
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge
-from bot.reminders import MAX_REMINDERS
+from bot.reminders.models import MAX_REMINDERS
 from bot.store import Store
 
 UTC = dt.UTC
@@ -65,7 +65,7 @@ def test_one_line_reminder_defaults_to_nine_utc_and_says_so(bot: Engine):
     ]
     row = bot.store.db.execute("SELECT entry, kind FROM reminders WHERE user_id = 'a'").fetchone()
     assert row == ("cert_cmm", "exam")
-    assert len(bot.reminders.drain()) == 3, "the channel is told what to schedule"
+    assert len(turn.notifications) == 3, "the channel is told what to schedule"
 
 
 def test_time_zone_and_daylight_saving(bot: Engine):
@@ -225,9 +225,8 @@ def test_blocked_user_is_paused_and_resumed_when_they_write(bot: Engine, clock: 
     bot.reminders.pause_user("p")
     bot.store.set_active("p", False)
     assert bot.reminders.pending() == []
-    bot.reminders.drain()
-    bot.handle("p", "hi again")
-    assert len(bot.reminders.pending()) == 3 and len(bot.reminders.drain()) == 3
+    turn = bot.handle("p", "hi again")
+    assert len(bot.reminders.pending()) == 3 and len(turn.notifications) == 3
 
 
 def test_reminder_survives_reopening_the_database(tmp_path, kb: Knowledge, clock: Clock):
@@ -293,11 +292,10 @@ def test_a_moved_time_that_has_passed_goes_out_now(bot: Engine, clock: Clock):
     clock.at(dt.datetime(2027, 3, 14, 5, tzinfo=UTC))  # 10:00 in Tokyo was 01:00 UTC
     for n in bot.reminders.pending(until=clock()):  # the week and day before went out
         bot.reminders.mark_sent(n.id)
-    bot.reminders.drain()
     offer = bot.handle("tp", "/timezone Asia/Tokyo").replies[-1]
-    bot.press("tp", offer.buttons[0].data)
+    moved = bot.press("tp", offer.buttons[0].data)
     assert fire_times(bot, "tp") == [dt.datetime(2027, 3, 14, 5, tzinfo=UTC)]
-    assert bot.reminders.drain(), "the moved notifications are handed to the channel to schedule"
+    assert moved.notifications, "the moved notifications are handed to the channel to schedule"
 
 
 def test_a_notification_is_claimed_by_one_sender_only(bot: Engine):
@@ -308,3 +306,27 @@ def test_a_notification_is_claimed_by_one_sender_only(bot: Engine):
     assert first.id not in [n.id for n in bot.reminders.pending()]
     assert bot.reminders.recover() == 1, "a claim left by a dead process goes back to pending"
     assert first.id in [n.id for n in bot.reminders.pending()]
+
+
+def test_a_set_up_that_skipped_its_date_says_so_not_a_python_error(bot: Engine):
+    """A forged "Change" button can jump the reminder set-up past its date step."""
+    turn = bot.handle("iso", "/remind")
+    run = next(b.data for b in turn.buttons if b.data.startswith("a:")).split(":")[1]
+    turn = bot.press("iso", f"c:{run}:repeat")
+    turn = bot.press("iso", next(b.data for b in turn.buttons if b.data.endswith(":none")))
+    text = turn.plain()
+    assert "isoformat" not in text and "I could not save that reminder" in text
+    assert "no date" in text and count(bot, "iso") == 0
+
+
+def test_a_reminder_names_a_credential_as_the_documents_do(bot: Engine):
+    # The documents write "Certified Nursing Home Administrator", never "CNHA" alone.
+    turn = bot.handle("n", "/remind")
+    for step in ("Certified Nursing Home Administrator", "Exam"):
+        turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
+    turn = bot.handle("n", "2027-05-03")
+    for step in ("09:00", "At the time", "Done", "No, just once"):
+        turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
+    assert "Saved: Certified Nursing Home Administrator (CNHA) exam" in turn.plain()
+    listed = bot.handle("n", "/reminders").plain()
+    assert "Certified Nursing Home Administrator (CNHA) exam" in listed

@@ -27,13 +27,14 @@ from hypothesis import strategies as st
 from telegram.ext import Application
 
 from bot.config import Settings
-from bot.engine import Engine, build_matcher
+from bot.engine import Engine
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Button, Reply, Turn
 from bot.store import Store
 from bot.telegram.app import build_application, polling
 from bot.telegram.render import render
+from bot.understanding import build_matcher
+from bot.understanding.matcher import Matcher, Outcome
 
 # --- shared set-up -------------------------------------------------------------------------------
 
@@ -151,10 +152,10 @@ def check_state(engine: Engine, user_id: str) -> None:
     user = engine.store.user(user_id)
     json.dumps(engine.store.export(user_id))
     if user.dialog is not None:
-        assert {"id", "run", "step", "slots", "redo", "picked"} <= set(user.dialog)
-        assert user.dialog["id"] in kb.dialogs, user.dialog
+        assert {"id", "run", "step", "slots", "redo", "picked"} <= set(user.dialog.model_dump())
+        assert user.dialog.id in kb.dialogs, user.dialog
         assert engine.dialogs.active(user) is not None, f"dialog at no step: {user.dialog}"
-        assert all(isinstance(v, str) for v in user.dialog["slots"].values()), user.dialog
+        assert all(isinstance(v, str) for v in user.dialog.slots.values()), user.dialog
     topic = user.context.get("topic")
     assert topic is None or topic in kb.entries, user.context
     if user.tz is not None:
@@ -388,7 +389,7 @@ def test_the_prefixes_reach_the_places_they_are_meant_to(fresh_engine: Callable[
             buttons = run_prefix(engine, user, prefix)
             dialog = engine.store.user(user).dialog
             if number in expected:
-                assert dialog is not None and (dialog["id"], dialog["step"]) == expected[number]
+                assert dialog is not None and (dialog.id, dialog.step) == expected[number]
             if "/reminders" in prefix:
                 assert any(b.data.startswith("rd:") for b in buttons), "a reminder to delete"
 
@@ -915,7 +916,7 @@ async def test_a_failed_callback_answer_does_not_lose_the_press(kb: Knowledge, t
         reply = await api.wait_for(lambda c: c.ok, method="sendMessage", chat_id=user, start=start)
         assert "Which side of the work interests you most?" in (reply.text or ""), reply.text
         dialog = engine.store.user(str(user)).dialog
-        assert dialog is not None and dialog["step"] == "interest"
+        assert dialog is not None and dialog.step == "interest"
 
 
 async def test_a_full_length_emoji_message_is_answered_not_refused(kb: Knowledge, tmp_path: Path):

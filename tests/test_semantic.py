@@ -8,13 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-from bot import semantic
 from bot.engine import Engine
 from bot.knowledge import Knowledge, load
+from bot.understanding import semantic
 
 
 def test_the_shipped_classifier_artifact_is_current(kb: Knowledge):
-    """A stale artifact fails here: run `python -m bot.semantic build` after changing intents/."""
+    """A stale artifact fails here: `python -m bot.understanding build` after editing intents/."""
     assert semantic.problems(kb) == []
 
 
@@ -67,3 +67,73 @@ def test_a_reload_of_changed_intents_rebuilds_and_serves_no_stale_artifact(data_
     assert served.classifier.key == semantic.artifact_key(kb, served.embedder.digest)
     assert semantic.problems(kb) == []  # the rebuilt artifact was saved beside the data
     assert served.classify("how do i become a lion tamer").top == semantic.OOS
+
+
+# --- bad input (issue 12): a sensible reply within the cost, whatever arrives -----------------
+
+STORY = (
+    "I have been a nurse for years and my director keeps asking me to cover the budget "
+    "meetings, so how do I move into management? "
+)
+BAD_INPUT = {
+    "full length": (STORY * 40)[:4096],
+    "emoji flood": "😀" * 2048,
+    "emoji after a question": "how much do they make? " + "🙏" * 2000,
+    "arabic": "مرحبا كيف أصبح مدير مستشفى",
+    "chinese": "如何成为医院管理者",
+    "cyrillic": "Как стать менеджером больницы",
+    "blank": " \n\t ",
+    "zero width": "\u200b\u200d\ufe0f",
+}
+
+
+def test_bad_input_gets_a_sensible_reply_within_the_cost(engine: Engine, kb: Knowledge):
+    engine.handle("warm", "salary?")
+    redirect = {kb.responses[r].text for r in ("off_topic", "empty", "unsure")}
+    for name, text in BAD_INPUT.items():
+        start = time.process_time()  # CPU time: what the message costs, not the machine's load
+        turn = engine.handle(f"bad-{name}", text)
+        spent = time.process_time() - start
+        assert spent < 0.25, f"{name}: {spent * 1000:.0f} ms of CPU"
+        plain = turn.plain()
+        assert plain.strip(), name
+        if name in ("emoji flood", "blank", "zero width", "arabic", "chinese", "cyrillic"):
+            assert not turn.matched and any(r.split("$")[0][:40] in plain for r in redirect), name
+    assert engine.handle("emoji-q", BAD_INPUT["emoji after a question"]).intent == "pay_median"
+
+
+def test_the_model_reads_words_not_an_emoji_flood():
+    from bot.understanding.semantic import MODEL_CHARS, model_text
+
+    assert model_text("salary? " + "🙏" * 2000) == "salary?"
+    assert len(model_text("word " * 5000)) <= MODEL_CHARS
+
+
+def test_a_corrupt_or_missing_model_stops_run_with_one_named_line(tmp_path: Path):
+    from botprocess import bot_env, run_to_exit
+
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"\x08\x01garbage")
+    for model in (bad, tmp_path / "missing.onnx"):
+        env = bot_env(
+            tmp_path / "bot.db",
+            TELEGRAM_BOT_TOKEN="123456:" + "A" * 35,
+            TELEGRAM_API_BASE_URL="http://127.0.0.1:9/bot",  # never reached
+            CAREERBOT_EMBEDDING_MODEL=str(model),
+        )
+        done = run_to_exit(env, tmp_path)
+        assert done.returncode == 2, done.stderr
+        lines = done.stderr.strip().splitlines()
+        assert len(lines) == 1 and str(model) in lines[0], done.stderr
+
+
+def test_check_names_a_missing_or_corrupt_model(tmp_path: Path):
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"not a graph")
+    for model in (bad, tmp_path / "missing.onnx"):
+        env = {**os.environ, "CAREERBOT_EMBEDDING_MODEL": str(model)}
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "check"], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 1
+        assert str(model) in done.stdout + done.stderr

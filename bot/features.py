@@ -1,0 +1,36 @@
+"""How a feature (reminders) plugs into the engine without importing it.
+
+A feature hands the engine a :class:`Feature`: its commands, its button presses (by button
+kind), the dialog validators and actions it provides, and what to do when a user who had
+blocked the bot writes again. The engine looks commands and presses up in tables built from
+these; the feature never sees the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.buttons import ButtonData
+from bot.dialogs import Action, Validator
+from bot.notifications import Notification
+from bot.replies import Turn
+from bot.store import User
+
+# (user, the text after the command) -> the turn, or None to leave the command to the engine
+Command = Callable[[User, str], Turn | None]
+# (user, the unpacked button) -> the turn, or None when the press is stale (not theirs, gone)
+Press = Callable[[User, Any], Turn | None]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """What a feature registers with the engine."""
+
+    commands: dict[str, Command] = field(default_factory=dict)
+    private: frozenset[str] = frozenset()  # commands refused outside the user's private chat
+    presses: dict[type[ButtonData], Press] = field(default_factory=dict)
+    validators: dict[str, Validator] = field(default_factory=dict)
+    actions: dict[str, Action] = field(default_factory=dict)
+    on_return: Callable[[User], list[Notification]] | None = None  # a blocked user writes again

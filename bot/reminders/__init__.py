@@ -1,0 +1,25 @@
+"""Reminders for exams, renewals and CEU deadlines, in layers that import only downwards:
+
+| module | holds |
+|---|---|
+| ``models.py`` | the reminder and notification types, limits and errors (imports nothing above) |
+| ``rules.py`` | schedule and recurrence rules as plain functions (no SQLite, no clock) |
+| ``repository.py`` | all reminder SQL, through the store's error mapping |
+| ``views.py`` | the reply text: confirmations, the list, the reminder message |
+| ``service.py`` | ``Reminders``, what channels call on ``engine.reminders`` |
+| ``commands.py`` | ``/remind``, ``/reminders``, ``/timezone`` and their buttons, for the engine |
+
+This package's ``__init__`` exports only the models (the notification type itself is in
+:mod:`bot.notifications`, below both this package and :mod:`bot.replies`).
+"""
+
+from bot.reminders.models import (
+    KINDS,
+    MAX_REMINDERS,
+    AlreadyDone,
+    Notification,
+    Reminder,
+    ReminderError,
+)
+
+__all__ = ["KINDS", "MAX_REMINDERS", "AlreadyDone", "Notification", "Reminder", "ReminderError"]

@@ -1,0 +1,250 @@
+"""The reminder and time-zone commands and buttons, registered with the engine as a Feature.
+
+``/remind YYYY-MM-DD [HH:MM] what`` saves in one line (bare ``/remind`` is the guided dialog,
+which ends in :meth:`ReminderCommands.from_dialog`), ``/reminders`` lists, ``/timezone`` sets the
+zone and offers to move reminders set in another. This module never imports the engine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from bot import dates
+from bot.buttons import DeleteReminder, Done, ListReminders, Snooze, StartDialog, ZoneChoice
+from bot.errors import UserError
+from bot.features import Feature
+from bot.knowledge import Knowledge
+from bot.reminders import rules, views
+from bot.reminders.models import DEFAULT_TIME, KINDS, AlreadyDone, ReminderError
+from bot.reminders.service import Reminders
+from bot.replies import Button, Reply, Turn
+from bot.schema import Step
+from bot.store import User
+from bot.texts import Texts
+
+
+class _Match(Protocol):
+    @property
+    def intent(self) -> str | None: ...
+    @property
+    def score(self) -> float: ...
+
+
+class Understands(Protocol):
+    """What the reminders need of the matcher: words, and which intent a title names."""
+
+    def normalize(self, text: str) -> list[str]: ...
+    def match(self, text: str) -> _Match: ...
+
+
+class ReminderCommands:
+    """Answers the reminder and time-zone commands and presses."""
+
+    def __init__(
+        self,
+        reminders: Reminders,
+        kb: Knowledge,
+        texts: Texts,
+        reader: Understands,
+        clock: Callable[[], float],
+    ) -> None:
+        """Save through ``reminders``; ``reader`` tells which credential a title names."""
+        self.reminders = reminders
+        self.kb = kb
+        self.texts = texts
+        self.reader = reader
+        self.clock = clock
+
+    def feature(self) -> Feature:
+        """Everything this module registers with the engine."""
+        return Feature(
+            commands={"remind": self.remind, "reminders": self.listing, "timezone": self.timezone},
+            private=frozenset({"remind", "reminders", "timezone"}),
+            presses={
+                ListReminders: lambda user, _: self.listing(user, ""),
+                DeleteReminder: self.delete,
+                Snooze: self.snooze,
+                Done: self.done,
+                ZoneChoice: self.zone_choice,
+            },
+            validators={"date": self.valid_date, "time": valid_time, "text": valid_title},
+            actions={"reminder": self.from_dialog},
+            on_return=lambda user: self.reminders.resume_user(user.id),
+        )
+
+    def _today(self, user: User) -> dt.date:
+        return dt.datetime.fromtimestamp(self.clock(), ZoneInfo(zone_of(user))).date()
+
+    # --- commands -----------------------------------------------------------------------------
+
+    def remind(self, user: User, arg: str) -> Turn | None:
+        """``/remind YYYY-MM-DD [HH:MM] what``: save at once, or say what is wrong; bare
+        ``/remind`` is left to the engine (the guided dialog)."""
+        if not arg:
+            return None
+        words = arg.split()
+        try:
+            day = dates.parse_date(words[0], self._today(user)).date
+            at = DEFAULT_TIME
+            if len(words) > 1 and any(c.isdigit() for c in words[1]):
+                at = dates.parse_time(words[1])
+                words = words[1:]
+            title = " ".join(words[1:])
+            entry, kind = self._credential_of(title)
+            saved = self.reminders.save(
+                user.id,
+                title,
+                day,
+                at,
+                zone_of(user),
+                kind=kind,
+                entry=entry,
+                leads=rules.ONE_LINER_LEADS,
+            )
+        except UserError as exc:
+            usage = self.texts.response("remind_usage")
+            return Turn([Reply(f"{exc}\n\n{usage.text}")])
+        return Turn([views.saved(saved)], matched=True, notifications=saved.notifications)
+
+    def _credential_of(self, title: str) -> tuple[str | None, str]:
+        """The certification a reminder's title names (if any) and the kind of date it is."""
+        words = set(self.reader.normalize(title))
+        kinds = self.kb.lexicon.reminder_kinds
+        kind = next((k for k, named in kinds.items() if words & set(named)), "other")
+        match = self.reader.match(title) if title else None
+        entry = None
+        if match and match.intent and match.intent.startswith("cert_") and match.score >= 0.5:
+            entry = self.kb.intents[match.intent].answer
+        return entry, kind
+
+    def listing(self, user: User, arg: str = "") -> Turn:
+        """``/reminders`` (and its button): the user's upcoming reminders."""
+        return Turn([views.listing(self.reminders.upcoming(user.id))], matched=True)
+
+    def timezone(self, user: User, arg: str) -> Turn:
+        """``/timezone [zone]``: say the zone, or set it and offer to move older reminders."""
+        if not arg:
+            return Turn([self.texts.response("timezone_help", zone=zone_of(user))], matched=True)
+        zone = dates.parse_zone(arg)  # a DateError is the reply
+        user.tz = zone.key
+        now = dt.datetime.fromtimestamp(self.clock(), zone)
+        replies = [self.texts.response("timezone_set", zone=zone.key, now=f"{now:%H:%M}")]
+        others = self.reminders.in_other_zones(user.id, zone.key)
+        if others:
+            count, zones = str(sum(others.values())), ", ".join(others)
+            offer = self.texts.response(
+                "timezone_move_offer", count=count, zones=zones, zone=zone.key
+            )
+            offer.buttons = [
+                Button("Move them", ZoneChoice(choice="move").pack()),
+                Button("Keep them", ZoneChoice(choice="keep").pack()),
+            ]
+            replies.append(offer)
+        return Turn(replies, matched=True)
+
+    # --- presses ------------------------------------------------------------------------------
+
+    def zone_choice(self, user: User, pressed: ZoneChoice) -> Turn | None:
+        """Move the reminders set in other zones to the user's zone, or keep them."""
+        if not user.tz:
+            return None
+        if pressed.choice == "keep":
+            return Turn([self.texts.response("timezone_kept", zone=user.tz)], matched=True)
+        moved, notifications = self.reminders.move_zone(user.id, user.tz)
+        if not moved:
+            return None
+        reply = self.texts.response("timezone_moved", count=str(moved), zone=user.tz)
+        return Turn([reply], matched=True, notifications=notifications)
+
+    def delete(self, user: User, pressed: DeleteReminder) -> Turn | None:
+        """Delete one of the user's reminders and show the list again."""
+        if not self.reminders.delete(user.id, pressed.reminder):
+            return None
+        listing = views.listing(self.reminders.upcoming(user.id))
+        return Turn([self.texts.response("reminder_deleted"), listing], matched=True)
+
+    def done(self, user: User, pressed: Done) -> Turn | None:
+        """End the occurrence a delivered message is about."""
+        try:
+            added = self.reminders.done(user.id, pressed.notification)
+        except AlreadyDone as exc:
+            return Turn([self.texts.response(f"already_{exc}")], matched=True)
+        if added is None:
+            return None
+        return Turn([self.texts.response("reminder_done")], matched=True, notifications=added)
+
+    def snooze(self, user: User, pressed: Snooze) -> Turn | None:
+        """Send a delivered message again later."""
+        try:
+            snoozed = self.reminders.snooze(user.id, pressed.notification, pressed.minutes)
+        except AlreadyDone as exc:
+            return Turn([self.texts.response(f"already_{exc}")], matched=True)
+        if snoozed is None:
+            return None
+        moment = dt.datetime.fromtimestamp(snoozed.fire_at, ZoneInfo(zone_of(user)))
+        reply = self.texts.response("snoozed", at=f"{moment:%d %b %H:%M}")
+        return Turn([reply], matched=True, notifications=[snoozed])
+
+    # --- the guided dialog --------------------------------------------------------------------
+
+    def valid_date(self, user: User, step: Step, text: str) -> tuple[str, str | None]:
+        """A typed date, read in the user's zone's today."""
+        parsed = dates.parse_date(text, self._today(user))
+        return parsed.date.isoformat(), parsed.note
+
+    def from_dialog(self, user: User, slots: dict[str, str]) -> Turn:
+        """The end of the reminder set-up dialog: save the reminder it describes."""
+        entry = self.kb.entries.get(slots.get("credential", ""))
+        kind = slots.get("kind", "other")
+        title = slots.get("credential", "")
+        if entry:
+            name = entry.short or rules.short_name(entry.title)
+            title = f"{name} {KINDS.get(kind, '')}".strip()
+        at = slots.get("time", "")
+        leads = [rules.lead_minutes(v) for v in slots.get("leads", "d0").split(",") if v]
+        try:
+            saved = self.reminders.save(
+                user.id,
+                title,
+                _slot_date(slots),
+                dt.time.fromisoformat(at) if ":" in at else DEFAULT_TIME,
+                zone_of(user),
+                kind=kind if kind in KINDS else "other",
+                entry=entry.id if entry else None,
+                leads=leads,
+                repeat=slots.get("repeat", "none"),
+            )
+        except UserError as exc:
+            again = Button("Try again", StartDialog(dialog="remind_setup").pack())
+            return Turn([Reply(f"I could not save that reminder: {exc}", buttons=[again])])
+        return Turn([views.saved(saved)], matched=True, notifications=saved.notifications)
+
+
+def zone_of(user: User) -> str:
+    """The user's time zone; UTC until they set one."""
+    return user.tz or "UTC"
+
+
+def _slot_date(slots: dict[str, str]) -> dt.date:
+    try:
+        return dt.date.fromisoformat(slots.get("date", ""))
+    except ValueError:  # only the date step fills it, always as ISO: a run that skipped it
+        raise ReminderError("it has no date. Please start again and type one.") from None
+
+
+def valid_time(user: User, step: Step, text: str) -> tuple[str, str | None]:
+    """A typed time of day, as HH:MM."""
+    return dates.parse_time(text).strftime("%H:%M"), None
+
+
+def valid_title(user: User, step: Step, text: str) -> tuple[str, str | None]:
+    """A short title of the user's own."""
+    title = " ".join(text.split())
+    if not title:
+        raise UserError('Please type a short title, like "CMM exam".')
+    if len(title) > 200:
+        raise UserError(f"That is {len(title)} characters; please keep it under 200.")
+    return title, None

@@ -1,0 +1,118 @@
+"""The reminders' reply text: confirmations, the list, and the reminder message itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot.buttons import DeleteReminder, Done, ListReminders, Snooze
+from bot.dates import describe_lead
+from bot.knowledge import Knowledge
+from bot.reminders.models import KINDS, REPEATS, Notification, Reminder, Saved
+from bot.replies import Button, Reply, short
+
+MY_REMINDERS = Button("My reminders", ListReminders().pack())
+
+
+def saved(result: Saved) -> Reply:
+    """The confirmation of a saved reminder: when, and each message it will send."""
+    reminder = result.reminder
+    if result.duplicate:
+        return Reply(
+            f"You already have this reminder: {reminder.title}, {reminder.when()}. "
+            "Nothing new was saved.",
+            title="Already set",
+            buttons=[MY_REMINDERS],
+        )
+    zone = ZoneInfo(reminder.tz)
+    lines = [f"Saved: {reminder.title} ({KINDS[reminder.kind]})", f"When: {reminder.when()}"]
+    if reminder.tz == "UTC":
+        lines.append("Your time zone is UTC until you set yours, e.g. /timezone Europe/Berlin")
+    lines.append("I'll message you:")
+    for lead, fire_at in result.scheduled:
+        moment = dt.datetime.fromtimestamp(fire_at, zone)
+        lines.append(
+            f"• {moment:%a} {moment.day} {moment:%b %Y} {moment:%H:%M} "
+            f"({describe_lead(dt.timedelta(minutes=lead))})"
+        )
+    skipped = [lead for lead in reminder.leads if lead not in {s[0] for s in result.scheduled}]
+    if skipped:
+        gone = ", ".join(describe_lead(dt.timedelta(minutes=m)) for m in skipped)
+        lines.append(f"(Skipped, already past: {gone}.)")
+    if reminder.repeat != "none":
+        lines.append(f"Repeats {REPEATS[reminder.repeat]}.")
+    return Reply("\n".join(lines), title="Reminder saved", buttons=[MY_REMINDERS])
+
+
+def listing(upcoming: list[tuple[Reminder, float | None]]) -> Reply:
+    """The user's upcoming reminders, each with a delete button."""
+    if not upcoming:
+        return Reply(
+            "You have no reminders. Set one with /remind, or in one line: "
+            "/remind 2027-03-14 09:00 CMM exam",
+            title="Your reminders",
+        )
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for n, (reminder, next_at) in enumerate(upcoming, start=1):
+        extra = ""
+        if next_at is not None:
+            moment = dt.datetime.fromtimestamp(next_at, ZoneInfo(reminder.tz))
+            extra = f"; next message {moment:%d %b %Y %H:%M}"
+        repeat = f", {REPEATS[reminder.repeat]}" if reminder.repeat != "none" else ""
+        lines.append(f"{n}. {reminder.title}: {reminder.when()}{repeat}{extra}")
+        delete = DeleteReminder(reminder=reminder.id).pack()
+        buttons.append(Button(short(f"Delete {n}. {reminder.title}"), delete))
+    return Reply("\n".join(lines), title="Your reminders", buttons=buttons)
+
+
+def message(
+    kb: Knowledge,
+    reminder: Reminder,
+    notification: Notification,
+    *,
+    now: float,
+    online_since: float,
+    late_after: float,
+) -> Reply:
+    """The reminder message: what, when, how soon, late or not, and the credential's facts.
+
+    It says it is late when it was due before ``online_since`` (when the channel started
+    sending, so it was offline then) and is over ``late_after`` seconds past its time.
+    """
+    day = dt.date.fromisoformat(notification.occurrence)
+    event = reminder.event(day).timestamp()
+    lines: list[str] = []
+    if notification.fire_at < online_since and now - notification.fire_at > late_after:
+        due = dt.datetime.fromtimestamp(notification.fire_at, ZoneInfo(reminder.tz))
+        lines.append(f"(Late: this was due {due:%d %b %Y %H:%M}, while I was offline. Sorry!)")
+    lines.append(f"{reminder.title} ({KINDS[reminder.kind]}): {reminder.when(day)}")
+    if event > now:
+        lines.append(f"That is {until(event - now)} from now.")
+    else:
+        lines.append("That is now." if now - event < 3600 else "That moment has passed.")
+    sources: list[str] = []
+    entry = kb.entries.get(reminder.entry or "")
+    if entry:
+        wanted = "renewal" if reminder.kind in ("renewal", "ceu") else "eligibility"
+        detail = next((d for d in entry.details if d.id == wanted), None)
+        lines += ["", f"About {entry.title}:", detail.answer if detail else entry.answer]
+        sources = kb.cite(detail.sources if detail and detail.sources else entry.sources)
+    buttons = [
+        Button("Snooze 1 hour", Snooze(notification=notification.id, minutes=60).pack()),
+        Button("Snooze 1 day", Snooze(notification=notification.id, minutes=1440).pack()),
+        Button("Done", Done(notification=notification.id).pack()),
+    ]
+    return Reply("\n".join(lines), title="⏰ Reminder", sources=sources, buttons=buttons)
+
+
+def until(seconds: float) -> str:
+    """How long ``seconds`` is, as a person says it: "3 days", "5 hours", "1 minute"."""
+    days = int(seconds // 86400)
+    if days >= 2:
+        return f"{days} days"
+    hours = int(seconds // 3600)
+    if hours >= 2:
+        return f"{hours} hours"
+    minutes = max(1, int(seconds // 60))
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -1,0 +1,74 @@
+"""The bot's replies built from the knowledge: its own responses and the entries' answers."""
+
+from __future__ import annotations
+
+from string import Template
+
+from bot.buttons import Feedback, More, StartDialog, Topic
+from bot.knowledge import Knowledge
+from bot.replies import Button, Reply, short
+from bot.schema import Detail, Entry
+
+MAX_RELATED = 4
+
+
+class Texts:
+    """Builds replies from ``kb``: responses by id, and entry answers with their buttons."""
+
+    def __init__(self, kb: Knowledge) -> None:
+        """Word replies from ``kb``."""
+        self.kb = kb
+
+    def response(self, response_id: str, **values: str) -> Reply:
+        """One of the bot's own replies, with ``$name`` placeholders filled in."""
+        response = self.kb.responses[response_id]
+        buttons = [
+            Button(
+                b.label,
+                Topic(entry=b.topic).pack() if b.topic else StartDialog(dialog=b.dialog).pack(),
+            )
+            for b in response.buttons
+        ]
+        return Reply(Template(response.text).safe_substitute(values), buttons=buttons)
+
+    def entry(self, entry: Entry, detail: Detail | None = None) -> Reply:
+        """An entry's answer (or one detail of it), its sources and the buttons to go on."""
+        buttons: list[Button] = []
+        if detail:
+            text, sources = detail.answer, detail.sources or entry.sources
+            buttons.append(Button(short(f"More on {entry.title}"), topic(entry.id)))
+        else:
+            text, sources = entry.answer, entry.sources
+            if entry.more:
+                buttons.append(Button("Tell me more", More(entry=entry.id).pack()))
+        return Reply(
+            text,
+            title=entry.title,
+            sources=self.kb.cite(sources),
+            buttons=buttons + self._related(entry) + _feedback(entry),
+        )
+
+    def more(self, entry: Entry) -> Reply:
+        """An entry's longer answer."""
+        return Reply(
+            entry.more or entry.answer,
+            title=entry.title,
+            sources=self.kb.cite(entry.sources),
+            buttons=self._related(entry) + _feedback(entry),
+        )
+
+    def _related(self, entry: Entry) -> list[Button]:
+        related = [self.kb.entries[r] for r in entry.related[:MAX_RELATED] if r in self.kb.entries]
+        return [Button(short(e.title), topic(e.id)) for e in related]
+
+
+def topic(entry_id: str) -> str:
+    """The data of a button showing an entry."""
+    return Topic(entry=entry_id).pack()
+
+
+def _feedback(entry: Entry) -> list[Button]:
+    return [
+        Button("👍 Helpful", Feedback(entry=entry.id, helpful=True).pack()),
+        Button("👎 Not helpful", Feedback(entry=entry.id, helpful=False).pack()),
+    ]

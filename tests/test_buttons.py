@@ -1,0 +1,68 @@
+"""Typed button data: each kind packs and unpacks to the formats already sent to users."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.buttons import (
+    Answer,
+    ButtonData,
+    DeleteReminder,
+    Feedback,
+    Forget,
+    ListReminders,
+    Snooze,
+    Topic,
+    ZoneChoice,
+    unpack,
+)
+
+# data as the bot wrote it before the codec existed (still in users' chats)
+SENT_BEFORE = {
+    "t:cert_fache": Topic(entry="cert_fache"),
+    "f:pay_median:0": Feedback(entry="pay_median", helpful=False),
+    "a:c88619:credential:cert_cmm": Answer(run="c88619", step="credential", option="cert_cmm"),
+    "rd:12": DeleteReminder(reminder=12),
+    "rz:7:1440": Snooze(notification=7, minutes=1440),
+    "rl": ListReminders(),
+    "tz:move": ZoneChoice(choice="move"),
+    "forget:yes": Forget(answer="yes"),
+}
+
+
+@pytest.mark.parametrize(("data", "kind"), SENT_BEFORE.items())
+def test_old_data_reads_as_its_kind_and_packs_back_the_same(data: str, kind: ButtonData):
+    assert unpack(data) == kind
+    assert kind.pack() == data
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "rk:1",  # a retired prefix
+        "rz:1:0",  # a snooze of no time
+        "rz:1:99999",  # over a week
+        "rd:²",
+        "rd:99999999999999999999",
+        "rd: 1",
+        "f:pay_median:",
+        "f:pay_median:yes",
+        "t:cert_fache:extra",
+        "T:CERT_FACHE",
+        "rl:",
+        "tz:later",
+        "",
+        "a:" + "x" * 70,
+    ],
+)
+def test_malformed_or_unknown_data_reads_as_nothing(data: str):
+    assert unpack(data) is None
+
+
+def test_pack_refuses_what_would_not_come_back():
+    with pytest.raises(ValueError, match="64 bytes"):
+        Answer(run="r" * 20, step="s" * 20, option="o" * 30).pack()
+    with pytest.raises(TypeError, match="taken"):
+
+        class Again(ButtonData, prefix="t"):
+            pass

@@ -1,0 +1,35 @@
+"""Errors: a UserError is the reply; any other failure is logged, apologised for, and undone."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bot.engine import Engine
+from bot.knowledge import Knowledge
+from bot.reminders import views
+
+
+def test_a_fault_gets_the_apology_and_nothing_of_the_turn_is_saved(
+    engine: Engine, kb: Knowledge, monkeypatch: pytest.MonkeyPatch, caplog
+):
+    def broken(*args: object) -> None:
+        raise RuntimeError("Invalid isoformat string: ''")
+
+    monkeypatch.setattr(views, "saved", broken)  # fails after the reminder was written
+    turn = engine.handle("e1", "/remind 2027-03-14 CMM exam", update_id=77)
+    assert turn.plain() == kb.responses["error"].text
+    assert "isoformat" not in turn.plain()
+    reminders = engine.store.db.execute("SELECT count(*) FROM reminders").fetchone()[0]
+    assert reminders == 0, "the reminder written before the failure was rolled back"
+    assert engine.store.claim_update(77), "the update is not marked handled: a resend retries"
+    logged = [r for r in caplog.records if r.name == "bot.engine" and r.levelno == logging.ERROR]
+    assert logged and logged[0].exc_info is not None, "the failure is logged with its traceback"
+    caplog.clear()  # expected here: the autouse check fails tests on engine failures
+
+
+def test_a_user_error_is_the_reply_and_the_turn_is_kept(engine: Engine):
+    turn = engine.handle("e2", "/timezone Mars/Olympus", update_id=78)
+    assert "time zone" in turn.plain().lower() and "Mars/Olympus" in turn.plain()
+    assert not engine.store.claim_update(78), "the refusal was a handled update"
