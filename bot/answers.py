@@ -40,6 +40,11 @@ class Answers:
         user.context = {"topic": entry.id}
         return Turn([self.texts.more(entry)], entry.id, 1.0, True)
 
+    def picture(self, chart_id: str) -> Turn | None:
+        """A chart alone ("Show as picture"); None for a chart that does not exist."""
+        reply = self.texts.picture(chart_id)
+        return Turn([reply], chart_id, 1.0, True) if reply else None
+
     def question(self, user: User, text: str, redirect: bool = True) -> Turn | None:
         """Answer ``text`` as a question; None, with ``redirect`` false, when there is no answer
         (a bad answer to a dialog's step: the dialog re-asks instead of a redirect)."""

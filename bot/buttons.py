@@ -13,6 +13,7 @@ a current dialog run, and the engine answers anything else with the polite stale
 | ``m`` | :class:`More` | entry | the entry's longer answer | no |
 | ``f`` | :class:`Feedback` | entry, helpful (1/0) | records the vote | no |
 | ``menu`` | :class:`Menu` | | the menu | no |
+| ``p`` | :class:`Picture` | chart | the chart alone, as a picture | no |
 | ``d`` | :class:`StartDialog` | dialog | starts a guided tour | if the tour is |
 | ``n`` | :class:`FreshDialog` | dialog | starts it over, re-asking all | if the tour is |
 | ``a`` | :class:`Answer` | run, step, option | answers that run's current step | if the tour is |
@@ -25,6 +26,12 @@ a current dialog run, and the engine answers anything else with the polite stale
 | ``rz`` | :class:`Snooze` | notification id, minutes (1-10080) | sends it again later | yes |
 | ``rn`` | :class:`Done` | notification id | ends that occurrence | yes |
 | ``tz`` | :class:`ZoneChoice` | move/keep | moves reminders to the new zone, or not | yes |
+| ``zs`` | :class:`SetZone` | zone | sets the zone a "did you mean" suggested | yes |
+| ``rs`` | :class:`SaveReminder` | run | saves the reminder the confirmation shows | yes |
+| ``re`` | :class:`EditDraft` | run | lists the fields of that reminder to change | yes |
+| ``rp`` | :class:`PickDate` | run, date (ISO) | answers that run's date ("did you mean") | yes |
+| ``rw`` | :class:`ChangeWhen` | reminder id | asks a new date and time for it | yes |
+| ``rr`` | :class:`RenameReminder` | reminder id | asks a new name for it | yes |
 
 "If the tour is": a tour run by a personal command (``/remind``) or ending in an action. The
 formats are the ones sent before this module existed, so buttons already in users' chats keep
@@ -34,6 +41,7 @@ stale-button reply.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated, Any, ClassVar, Literal, Self
 
@@ -45,6 +53,8 @@ SEPARATOR = ":"
 ROW_ID = re.compile(r"[0-9]{1,12}")  # ids in button data: ASCII digits that fit SQLite
 DONE = "_done"  # the option of a multi-choice step's "Done" button
 WORD = re.compile(r"[A-Za-z0-9_]{1,40}")  # entry, dialog, step and option ids, run nonces
+ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]{0,49}")  # an IANA name: America/New_York, Etc/GMT+5
+ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _row_id(value: object) -> object:
@@ -67,7 +77,21 @@ def _flag(value: object) -> object:
     return value
 
 
+def _zone(value: object) -> object:
+    if not isinstance(value, str) or not ZONE.fullmatch(value):
+        raise ValueError("not a zone name")
+    return value
+
+
+def _iso_date(value: object) -> object:
+    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
+        raise ValueError("not an ISO date")  # a timestamp or "2027-3-4" is no date here
+    return value
+
+
 RowId = Annotated[int, BeforeValidator(_row_id)]
+ZoneName = Annotated[str, BeforeValidator(_zone)]
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
 Word = Annotated[str, BeforeValidator(_word)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
@@ -152,6 +176,12 @@ class Menu(ButtonData, prefix="menu"):
     """Show the menu."""
 
 
+class Picture(ButtonData, prefix="p"):
+    """Show a chart (``knowledge/charts.yaml``) alone, as a picture ("Show as picture")."""
+
+    chart: Word
+
+
 # --- guided tours ------------------------------------------------------------------------------
 
 
@@ -226,3 +256,40 @@ class ZoneChoice(ButtonData, prefix="tz", personal=True):
     """After a time-zone change: move the reminders set in other zones, or keep them."""
 
     choice: Literal["move", "keep"]
+
+
+class SetZone(ButtonData, prefix="zs", personal=True):
+    """Set the time zone a "did you mean" suggested (the press checks it is a real zone)."""
+
+    zone: ZoneName
+
+
+class SaveReminder(ButtonData, prefix="rs", personal=True):
+    """Save the reminder the set-up run's confirmation shows."""
+
+    run: Word
+
+
+class EditDraft(ButtonData, prefix="re", personal=True):
+    """Show what of the set-up run's reminder can be changed, before it is saved."""
+
+    run: Word
+
+
+class PickDate(ButtonData, prefix="rp", personal=True):
+    """Take this date for the run's date ("did you mean 3 April?", or keep the current one)."""
+
+    run: Word
+    day: IsoDate
+
+
+class ChangeWhen(ButtonData, prefix="rw", personal=True):
+    """Ask a new date and time for one of the user's reminders."""
+
+    reminder: RowId
+
+
+class RenameReminder(ButtonData, prefix="rr", personal=True):
+    """Ask a new name for one of the user's reminders."""
+
+    reminder: RowId

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from bot.charts import Pictures, cache_folder
 from bot.config import Settings
 from bot.engine import Engine
 from bot.knowledge import load
@@ -14,12 +15,16 @@ from bot.store import Store
 USER = "terminal"
 
 
-def render(turn: Turn) -> tuple[str, list[Button]]:
-    """The turn as terminal text, and the buttons in the order they are numbered."""
+def render(turn: Turn, pictures: Pictures | None = None) -> tuple[str, list[Button]]:
+    """The turn as terminal text, and the buttons in the order they are numbered; a chart is
+    drawn to a PNG file and its path printed."""
     lines: list[str] = []
     buttons: list[Button] = []
     for reply in turn.replies:
         lines.append(reply.plain())
+        if reply.image and pictures is not None:
+            path = pictures.path(reply.image)
+            lines.append(f"  [picture] {path}" if path else "  [picture could not be drawn]")
         for button in reply.buttons:
             buttons.append(button)
             lines.append(f"  [{len(buttons)}] {button.label}")
@@ -31,6 +36,7 @@ def run_chat(settings: Settings) -> int:
     """Talk with the bot on stdin/stdout until EOF."""
     engine = Engine(load(settings.data_dir), Store(settings.db_path))
     tolerant_streams()
+    pictures = Pictures(engine.kb, cache_folder(settings.db_path))
     interactive = sys.stdin.isatty()
     print(
         "careerbot (terminal). Type a question, a number to press a button, /help; Ctrl-D quits.\n"
@@ -48,7 +54,7 @@ def run_chat(settings: Settings) -> int:
             turn = answer_line(engine, engine.press, USER, buttons[int(choice) - 1].data)
         else:
             turn = answer_line(engine, engine.handle, USER, line)
-        text, buttons = render(turn)
+        text, buttons = render(turn, pictures)
         print(text)
 
 

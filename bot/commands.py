@@ -1,5 +1,6 @@
-"""The core commands and buttons: the menu, help, topics, guided tours, feedback, /export and
-/forget. Registered with the engine as a :class:`~bot.features.Feature`, as reminders are."""
+"""The core commands and buttons: the menu, help, topics, charts, guided tours, feedback,
+/export and /forget. Registered with the engine as a :class:`~bot.features.Feature`, as
+reminders are."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from bot.buttons import (
     FreshDialog,
     Menu,
     More,
+    Picture,
     Resume,
     StartDialog,
     Topic,
@@ -59,6 +61,7 @@ class CoreCommands:
             presses={
                 Topic: self.topic,
                 More: self.more,
+                Picture: lambda user, pressed: self.answers.picture(pressed.chart),
                 Feedback: self.feedback,
                 Menu: lambda user, _: self._said("menu"),
                 StartDialog: lambda user, pressed: self._start_dialog(user, pressed.dialog),

@@ -58,7 +58,10 @@ class Settings(BaseSettings):
 
     token: SecretStr | None = Field(None, validation_alias=_env("TELEGRAM_BOT_TOKEN"))
     api_base_url: str = Field(DEFAULT_API, validation_alias=_env("TELEGRAM_API_BASE_URL"))
-    db_path: Path = Field(default_factory=default_db_path, validation_alias=_env("CAREERBOT_DB"))
+    # a SQLite file, or a postgresql:// URL (kept a string: a Path would fold its "//")
+    db_path: Path | str = Field(
+        default_factory=default_db_path, validation_alias=_env("CAREERBOT_DB")
+    )
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -99,6 +102,14 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return DEFAULT_API if info.field_name == "api_base_url" else DEFAULT_LISTEN
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("db_path", mode="before")
+    @classmethod
+    def _path_or_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return value if value.startswith(("postgresql://", "postgres://")) else Path(value)
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -32,6 +32,7 @@ MONTHS = (
     "November",
     "December",
 )
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MONTH_TYPO_SCORE = 80  # rapidfuzz ratio a misspelt month name needs ("febuary" scores 93)
 MIN_TYPO_LENGTH = 4  # shorter words are never typo-corrected ("ma" would become May)
 MAX_YEARS_AHEAD = 10
@@ -43,6 +44,54 @@ _MONTH_WORDS: dict[str, int] = {
     **{name[:3].lower(): number for number, name in enumerate(MONTHS, 1)},
     "sept": 9,
 }
+_WEEKDAY_WORDS: dict[str, int] = {
+    **{name.lower(): number for number, name in enumerate(WEEKDAYS)},
+    **{name[:3].lower(): number for number, name in enumerate(WEEKDAYS)},
+    "tues": 1,
+    "weds": 2,
+    "thur": 3,
+    "thurs": 3,
+}
+NUMBER_WORDS: dict[str, int] = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "fifteen": 15,
+    "twenty": 20,
+    "thirty": 30,
+    "a couple of": 2,
+    "a couple": 2,
+    "couple of": 2,
+}
+_TOMORROW = frozenset(
+    {"tomorrow", "tmrw", "tmr", "tmw", "tmro", "2moro", "2morrow", "tomorow", "tommorow"}
+    | {"tommorrow", "tomorrrow", "tomoro", "tomorro"}
+)
+# The wall time a part of the day stands for ("tomorrow morning" -> 09:00).
+PARTS_OF_DAY: dict[str, datetime.time] = {
+    "morning": datetime.time(9, 0),
+    "lunchtime": datetime.time(12, 0),
+    "afternoon": datetime.time(14, 0),
+    "evening": datetime.time(18, 0),
+    "night": datetime.time(20, 0),
+}
+# Words that can carry a date; a stretch of a message without one is not read as a date.
+DATE_ANCHORS = frozenset(
+    {*_MONTH_WORDS, *_WEEKDAY_WORDS, *_TOMORROW}
+    | {"today", "tonight", "week", "weeks", "month", "months", "year", "years", "fortnight"}
+    | {"eom", "eoy", "end", "start", "beginning", "middle", "mid"}
+)
 # Whitespace, punctuation and quotes tolerated around what the user typed.
 _EDGES = " \t\r\n.,;:!?\"'`()[]{}<>\u00ab\u00bb\u201c\u201d\u2018\u2019"
 
@@ -55,14 +104,29 @@ _SLASHED = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})")
 _DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})")
 _DAY_FIRST = re.compile(r"(?:the )?(\d{1,2})(?:st|nd|rd|th)?(?: of)? ([a-z]+)\.?(?: (\d{4}))?")
 _MONTH_FIRST = re.compile(r"([a-z]+)\.? (?:the )?(\d{1,2})(?:st|nd|rd|th)?(?: (\d{4}))?")
+AMOUNT = "(\\d+|" + "|".join(sorted(NUMBER_WORDS, key=len, reverse=True)) + ")"
 _IN_AMOUNT = re.compile(
-    r"(?:in )?(\d+|an?|one) (day|week|month|year)s?(?: (?:from now|from today|later))?"
+    rf"(?:in )?{AMOUNT} (day|week|fortnight|month|year)s?(?: (?:from now|from today|later))?"
 )
 _NEXT = re.compile(r"next (week|month|year)")
+_SLASHED_SHORT = re.compile(r"(\d{1,2})/(\d{1,2})")
+_WEEKDAY = re.compile(r"(?:(this coming|this|next|coming) )?([a-z]+)")
+_PERIOD_EDGE = re.compile(r"(end|start|beginning|middle) of (?:the |this )?(next )?(month|year)")
+_MONTH_EDGE = re.compile(r"(end|start|beginning|middle|mid) (?:of )?([a-z]+)(?: (\d{4}))?")
+_PERIOD_END = {"eom": "month", "eoy": "year", "month end": "month", "year end": "year"}
+_PERIOD_END |= {"month-end": "month", "year-end": "year"}
+_DAY_OF_MONTH = re.compile(r"(\d{1,2})(?:st|nd|rd|th)")
+_MONTH_ONLY = re.compile(r"(?:(next|this|coming|this coming) )?([a-z]+)(?:,? (?:of )?(\d{4}))?")
+_DAY_PART_TIME = re.compile(
+    r"(\d{1,2})(?::(\d{2}))? (in the morning|in the afternoon|in the evening|at night)"
+)
+_CLOCK_TIME = re.compile(r"\d{1,2}(?:(?:[:h.]\d{2})?(?: ?[ap]\.? ?m\.?)|[:h]\d{2}|h)")
+_BARE_HOUR = re.compile(r"\d{1,2}")
+AFTERNOON_GUESS = range(1, 7)  # "at 3" without am/pm is read as 15:00 and says so
 _TIME = re.compile(r"(\d{1,2})(?:[:h.](\d{2})|h)?(?: ?([ap])\.? ?m\.?)?")
 _DURATION = re.compile(
-    r"(?:(\d+) ?|(?:an?|one) )(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)"
-    r"(?: (?:before|earlier|ahead))?"
+    rf"(?:(\d+) ?|{AMOUNT} )(minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|wks?|w)"
+    r"(?: (?:before|earlier|ahead|prior|in advance|beforehand|early))?"
 )
 _AT_THE_TIME = frozenset({"0", "at the time", "on time"})
 _UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -76,33 +140,136 @@ class DateError(UserError, ValueError):
     """A date, time or zone the user typed that cannot be used; str() is a friendly message."""
 
 
+class UnreadableDate(DateError):
+    """Text that is not a date at all (as opposed to a date that cannot be used)."""
+
+
 @dataclass(frozen=True)
 class ParsedDate:
-    """A date read from user input, with a note on how an ambiguous input was read."""
+    """A date read from user input, with a note on how an ambiguous input was read.
+
+    ``alternative`` is the other reading of an ambiguous date (3/4: 4 March or 3 April; "next
+    Friday": this week's or next week's), for a channel to offer; ``at`` is a time of day typed
+    with the date ("March 14 at 9am", "tomorrow morning"), and ``at_note`` how it was read.
+    """
 
     date: datetime.date
     note: str | None = None  # e.g. "I read 3/4/2027 as 4 March 2027 (month/day, US style)."
+    alternative: datetime.date | None = None
+    at: datetime.time | None = None
+    at_note: str | None = None
 
 
-def parse_date(text: str, today: datetime.date) -> ParsedDate:
-    """Read a date the user typed (relative ones count from ``today``); DateError if unusable."""
+@dataclass(frozen=True)
+class MonthOnly:
+    """A month without a day ("next June"): the day is still to be asked for."""
+
+    year: int
+    month: int
+    note: str | None = None  # e.g. "I took next June to mean June 2027."
+
+    def __str__(self) -> str:
+        return f"{MONTHS[self.month - 1]} {self.year}"
+
+    @property
+    def first(self) -> datetime.date:
+        """The month's first day."""
+        return datetime.date(self.year, self.month, 1)
+
+    @property
+    def last(self) -> datetime.date:
+        """The month's last day."""
+        return datetime.date(self.year, self.month, calendar.monthrange(self.year, self.month)[1])
+
+
+def read_date(text: str, today: datetime.date) -> ParsedDate | MonthOnly:
+    """Read a date, or a month still needing its day; UnreadableDate or DateError if unusable.
+
+    The rules of :func:`parse_date` hold for both: nothing in the past (a month is past once it
+    is over), nothing beyond the 10-year horizon.
+    """
     typed = _clean(text)
+    for prefix in ("on ", "by "):  # "on March 14", "by the end of the month"
+        if typed[: len(prefix)].lower() == prefix:
+            typed = typed[len(prefix) :].lstrip()
     words = " ".join(typed.lower().replace(",", " ").split())
-    parsed = (
-        _read_relative(words, today)
-        or _read_numeric(words, typed, today)
-        or _read_named(words, typed, today)
-    )
+    parsed = _read_with_time(words, typed, today)
     if parsed is None:
-        raise DateError(_UNREADABLE_DATE)
-    if parsed.date < today:
-        raise DateError(_PAST)
+        raise UnreadableDate(_UNREADABLE_DATE)
     limit = _latest(today)
-    if parsed.date > limit:
+    if isinstance(parsed, MonthOnly):
+        first, last = parsed.first, parsed.last
+    else:
+        first = last = parsed.date
+    if last < today:
+        raise DateError(_PAST)
+    if first > limit:
         raise DateError(
             f"That date is more than {MAX_YEARS_AHEAD} years ahead; pick one up to {_show(limit)}."
         )
+    alternative = parsed.alternative if isinstance(parsed, ParsedDate) else None
+    if isinstance(parsed, ParsedDate) and alternative and not today <= alternative <= limit:
+        parsed = ParsedDate(parsed.date, parsed.note, None, parsed.at, parsed.at_note)
     return parsed
+
+
+def parse_date(text: str, today: datetime.date) -> ParsedDate:
+    """Read a date the user typed (relative ones count from ``today``); DateError if unusable.
+
+    A month without a day ("next June") is refused with a question asking for the day.
+    """
+    parsed = read_date(text, today)
+    if isinstance(parsed, MonthOnly):
+        raise DateError(f"Which day in {parsed}? Type it like 14 {parsed}.")
+    return parsed
+
+
+def complete_month(month: MonthOnly, text: str, today: datetime.date) -> ParsedDate:
+    """Read the day that completes ``month`` ("14", "the 14th", or a full date); or raise."""
+    words = " ".join(_clean(text).lower().split()).removeprefix("the ").removeprefix("on the ")
+    match = re.fullmatch(r"(\d{1,2})(?:st|nd|rd|th)?", words)
+    if match is None:
+        return parse_date(text, today)
+    day = int(match[1])
+    if not 1 <= day <= month.last.day:
+        raise DateError(f"{MONTHS[month.month - 1]} {month.year} has {month.last.day} days.")
+    found = datetime.date(month.year, month.month, day)
+    if found < today:
+        raise DateError(_PAST)
+    return ParsedDate(found)
+
+
+def read_time_phrase(text: str) -> tuple[datetime.time, str | None] | None:
+    """Read a time written beside a date ("at 9am", "9:30", "in the morning", "at 3", "noon").
+
+    Stricter than :func:`parse_time`: a bare number counts only after "at" ("at 3"), and an
+    hour from 1 to 6 without am/pm is taken as the afternoon, with a note saying so. None when
+    the text is not a time; DateError for an impossible one ("at 25:00").
+    """
+    words = " ".join(_clean(text).lower().split())
+    after_at = words.startswith(("at ", "@ "))
+    words = words.removeprefix("at ").removeprefix("@ ")
+    for prefix in ("in the ", "this ", "at ", "around "):
+        part = words.removeprefix(prefix)
+        if part in PARTS_OF_DAY and (part != "night" or prefix == "at " or words == part):
+            return PARTS_OF_DAY[part], f"I took {words} as {PARTS_OF_DAY[part]:%H:%M}."
+    if words in ("noon", "midday", "midnight", "lunch") and (words != "lunch" or after_at):
+        return (parse_time(words) if words != "lunch" else PARTS_OF_DAY["lunchtime"]), None
+    if (match := _DAY_PART_TIME.fullmatch(words)) is not None:
+        hour, minute = int(match[1]), int(match[2] or 0)
+        if not 1 <= hour <= 12 or minute > 59:
+            raise DateError(_UNREADABLE_TIME)
+        later = match[3] != "in the morning" and hour != 12
+        return datetime.time(hour % 12 + (12 if later else 0), minute), None
+    if _CLOCK_TIME.fullmatch(words):
+        return parse_time(words), None
+    if after_at and _BARE_HOUR.fullmatch(words):
+        at = parse_time(words)
+        if at.hour in AFTERNOON_GUESS:
+            at = at.replace(hour=at.hour + 12)
+            return at, f"I took {words} as {at:%H:%M}; say {words}am if you meant the morning."
+        return at, None
+    return None
 
 
 def parse_time(text: str) -> datetime.time:
@@ -182,9 +349,9 @@ def parse_duration(text: str) -> datetime.timedelta | None:
     match = _DURATION.fullmatch(words)
     if match is None:
         return None
-    amount = int(match[1]) if match[1] is not None else 1
+    amount = int(match[1]) if match[1] is not None else NUMBER_WORDS[match[2]]
     try:
-        return datetime.timedelta(seconds=amount * _UNIT_SECONDS[match[2][0]])
+        return datetime.timedelta(seconds=amount * _UNIT_SECONDS[match[3][0]])
     except OverflowError:
         return None
 
@@ -223,14 +390,72 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 # --- dates ------------------------------------------------------------------------------------
 
 
+def _read_with_time(words: str, typed: str, today: datetime.date) -> ParsedDate | MonthOnly | None:
+    """A date, possibly with a time before or after it ("March 14 at 9am", "9am tomorrow")."""
+    if words == "tonight":
+        return ParsedDate(today, at=PARTS_OF_DAY["night"], at_note="I took tonight as 20:00.")
+    whole = _read_any(words, typed, today)
+    if whole is not None:
+        return whole
+    cuts = [i for i, c in enumerate(words) if c == " "]
+    for cut in cuts:  # the date first, then its time
+        head, tail = words[:cut], words[cut + 1 :]
+        found = _date_and_time(head, tail, typed, today)
+        if found is not None:
+            return found
+    for cut in reversed(cuts):  # the time first ("at 9am on March 14")
+        head, tail = words[:cut], words[cut + 1 :].removeprefix("on ")
+        found = _date_and_time(tail, head, typed, today)
+        if found is not None:
+            return found
+    return None
+
+
+def _date_and_time(
+    day_words: str, time_words: str, typed: str, today: datetime.date
+) -> ParsedDate | None:
+    timed = read_time_phrase(time_words)
+    if timed is None:
+        return None
+    day = _read_any(day_words, day_words, today)
+    if not isinstance(day, ParsedDate):
+        return None
+    return ParsedDate(day.date, day.note, day.alternative, timed[0], timed[1])
+
+
+def _read_any(words: str, typed: str, today: datetime.date) -> ParsedDate | MonthOnly | None:
+    first, _, rest = words.partition(" ")
+    weekday = _WEEKDAY_WORDS.get(first)
+    if weekday is not None and rest:  # "Friday 14 March": the date decides, the weekday is checked
+        found = _read_any(rest.removeprefix("the "), typed, today)
+        if isinstance(found, ParsedDate) and found.date.weekday() != weekday:
+            said = f"{_show_day(found.date)} (not a {WEEKDAYS[weekday]})"
+            return ParsedDate(found.date, f"Note: that is {said}.", None, found.at, found.at_note)
+        return found
+    return (
+        _read_relative(words, today)
+        or _read_weekday(words, typed, today)
+        or _read_period_edge(words, today)
+        or _read_numeric(words, typed, today)
+        or _read_named(words, typed, today)
+        or _read_day_of_month(words, today)
+        or _read_month_only(words, today)
+    )
+
+
 def _read_relative(words: str, today: datetime.date) -> ParsedDate | None:
     if words == "today":
         return ParsedDate(today)
-    if words == "tomorrow":
+    if words in _TOMORROW:
         return ParsedDate(today + datetime.timedelta(days=1))
+    after = words.removeprefix("the ").split()
+    if len(after) == 3 and after[:2] == ["day", "after"] and after[2] in _TOMORROW:
+        return ParsedDate(today + datetime.timedelta(days=2))
     match = _IN_AMOUNT.fullmatch(words)
     if match is not None:
-        amount, unit = (int(match[1]) if match[1].isdigit() else 1), match[2]
+        amount, unit = int(match[1]) if match[1].isdigit() else NUMBER_WORDS[match[1]], match[2]
+        if unit == "fortnight":
+            amount, unit = amount * 2, "week"
     elif (match := _NEXT.fullmatch(words)) is not None:
         amount, unit = 1, match[1]
     else:
@@ -245,6 +470,123 @@ def _read_relative(words: str, today: datetime.date) -> ParsedDate | None:
         return ParsedDate(datetime.date.max)
 
 
+def _read_weekday(words: str, typed: str, today: datetime.date) -> ParsedDate | None:
+    """ "Friday", "this Friday", "next Friday" (this week's or next week's: both offered)."""
+    match = _WEEKDAY.fullmatch(words)
+    if match is None:
+        return None
+    weekday = _weekday_number(match[2])
+    if weekday is None:
+        return None
+    which, name = match[1], WEEKDAYS[weekday]
+    ahead = (weekday - today.weekday()) % 7
+    if ahead == 0 and which not in ("this", None):
+        ahead = 7
+    if ahead == 0 and which is None:  # a bare "Friday" said on a Friday: next week's
+        found = today + datetime.timedelta(days=7)
+        return ParsedDate(found, f"Today is {name}, so I took {name} to mean {_show_day(found)}.")
+    found = today + datetime.timedelta(days=ahead)
+    if which == "next" and today.weekday() + ahead < 7:  # still this week: ambiguous
+        later = found + datetime.timedelta(days=7)
+        note = f"I took next {name} to mean {_show_day(found)}, not {_show_day(later)}."
+        return ParsedDate(found, note, later)
+    return ParsedDate(found)
+
+
+def _read_period_edge(words: str, today: datetime.date) -> ParsedDate | None:
+    """ "end of the month", "end of next year", "start of next month", "mid June"."""
+    words = words.removeprefix("the ")
+    year_month: tuple[int, int | None]
+    if words in _PERIOD_END:
+        edge, period = "end", _PERIOD_END[words]
+        year_month = (today.year, today.month if period == "month" else None)
+    elif (match := _PERIOD_EDGE.fullmatch(words)) is not None:
+        edge, later, period = match[1], match[2] is not None, match[3]
+        if period == "month":
+            moved = add_months(today.replace(day=1), 1 if later else 0)
+            year_month = (moved.year, moved.month)
+        else:
+            year_month = (today.year + (1 if later else 0), None)
+    elif (match := _MONTH_EDGE.fullmatch(words)) is not None:
+        month = _month_number(match[2])
+        if month is None:
+            return None
+        edge = match[1]
+        year = int(match[3]) if match[3] else _next_month_year(month, today, allow_current=True)
+        year_month = (year, month)
+    else:
+        return None
+    year, month_or_none = year_month
+    if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
+        return None
+    if month_or_none is None:  # a year's edge
+        first, last = datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        middle = datetime.date(year, 7, 1)
+    else:
+        span = MonthOnly(year, month_or_none)
+        first, last = span.first, span.last
+        middle = first.replace(day=15)
+    found = {"end": last, "start": first, "beginning": first}.get(edge, middle)
+    if found < today <= last:  # "the start of the month" when it has started: today is next
+        found = today
+    return ParsedDate(found, f"I took that to mean {_show(found)}.")
+
+
+def _read_day_of_month(words: str, today: datetime.date) -> ParsedDate | None:
+    """ "the 14th": the next 14th of a month, this month's if it is still ahead."""
+    match = _DAY_OF_MONTH.fullmatch(words.removeprefix("the "))
+    if match is None:
+        return None
+    day = int(match[1])
+    if not 1 <= day <= 31:
+        return None
+    month_start = today.replace(day=1)
+    for months in range(3):  # a 31st is at most two months away
+        first = add_months(month_start, months)
+        if day <= calendar.monthrange(first.year, first.month)[1]:
+            found = first.replace(day=day)
+            if found >= today:
+                return ParsedDate(
+                    found, f"I took the {words.removeprefix('the ')} to mean {_show(found)}."
+                )
+    return None
+
+
+def _read_month_only(words: str, today: datetime.date) -> MonthOnly | None:
+    """ "June", "in June", "next June", "June 2027": a month whose day is still to come."""
+    words = words.removeprefix("in the coming ").removeprefix("in ")
+    match = _MONTH_ONLY.fullmatch(words)
+    if match is None:
+        return None
+    month = _month_number(match[2])
+    if month is None:
+        return None
+    if match[3] is not None:
+        return MonthOnly(int(match[3]), month)
+    which = match[1]
+    year = _next_month_year(month, today, allow_current=which != "next")
+    name = MONTHS[month - 1]
+    shown = f"{which} {name}" if which else name
+    return MonthOnly(year, month, f"I took {shown} to mean {name} {year}.")
+
+
+def _next_month_year(month: int, today: datetime.date, *, allow_current: bool) -> int:
+    """The year of the coming ``month`` (this year's while it is not over, if allowed)."""
+    if month > today.month or (month == today.month and allow_current):
+        return today.year
+    return today.year + 1
+
+
+def _weekday_number(word: str) -> int | None:
+    number = _WEEKDAY_WORDS.get(word)
+    if number is not None or len(word) < MIN_TYPO_LENGTH + 1:
+        return number
+    best = process.extractOne(
+        word, [name.lower() for name in WEEKDAYS], scorer=fuzz.ratio, score_cutoff=MONTH_TYPO_SCORE
+    )
+    return None if best is None else best[2]
+
+
 def _read_numeric(words: str, typed: str, today: datetime.date) -> ParsedDate | None:
     if (match := _ISO.fullmatch(words)) is not None:
         year, month, day = (int(group) for group in match.groups())
@@ -252,20 +594,40 @@ def _read_numeric(words: str, typed: str, today: datetime.date) -> ParsedDate | 
     if (match := _DOTTED.fullmatch(words)) is not None:  # European: day.month.year
         day, month = int(match[1]), int(match[2])
         return ParsedDate(_real_date(_full_year(match[3], today), month, day, typed))
-    match = _SLASHED.fullmatch(words)
-    if match is None:
+    if (match := _SLASHED.fullmatch(words)) is not None:
+        slash_year: int | None = _full_year(match[3], today)
+    elif (match := _SLASHED_SHORT.fullmatch(words)) is not None:
+        slash_year = None  # "3/14": the next one
+    else:
         return None
-    first, second, year = int(match[1]), int(match[2]), _full_year(match[3], today)
+    first, second = int(match[1]), int(match[2])
     if first > 12 and second > 12:
         raise DateError(f"{typed} is not a real date: neither {first} nor {second} is a month.")
     if first > 12:  # cannot be month/day, so it must be day/month
-        found = _real_date(year, second, first, typed)
+        found = _slashed_date(slash_year, second, first, typed, today)
         note = f"I read {typed} as {_show(found)} (day/month, as there is no month {first})."
         return ParsedDate(found, note)
-    found = _real_date(year, first, second, typed)  # US style: month/day/year
+    found = _slashed_date(slash_year, first, second, typed, today)  # US style: month/day/year
     if second <= 12 and first != second:
-        return ParsedDate(found, f"I read {typed} as {_show(found)} (month/day, US style).")
+        other = _slashed_date(slash_year, second, first, typed, today)
+        note = f"I read {typed} as {_show(found)} (month/day, US style)."
+        return ParsedDate(found, note, other)
+    if slash_year is None:
+        return ParsedDate(found, f"I read {typed} as {_show(found)}, the next one.")
     return ParsedDate(found)
+
+
+def _slashed_date(
+    year: int | None, month: int, day: int, typed: str, today: datetime.date
+) -> datetime.date:
+    if year is not None:
+        return _real_date(year, month, day, typed)
+    if not 1 <= month <= 12:
+        raise DateError(f"{typed} is not a real date: there is no month {month}.")
+    longest = 29 if month == 2 else calendar.monthrange(2001, month)[1]
+    if not 1 <= day <= longest:
+        raise DateError(f"{typed} is not a real date: {MONTHS[month - 1]} has {longest} days.")
+    return _next_occurrence(month, day, today)
 
 
 def _read_named(words: str, typed: str, today: datetime.date) -> ParsedDate | None:
@@ -346,6 +708,10 @@ def _latest(today: datetime.date) -> datetime.date:
 
 def _show(day: datetime.date) -> str:
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def _show_day(day: datetime.date) -> str:
+    return f"{WEEKDAYS[day.weekday()]} {_show(day)}"
 
 
 def _clean(text: str) -> str:

@@ -9,7 +9,7 @@ them). A dialog ends in a result (a recommendation) or an action (saving a remin
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from rapidfuzz import fuzz, process, utils
 
@@ -25,11 +25,14 @@ from bot.store import User
 NUMBERS = "_numbers"  # profile key holding typed numbers, to restate them exactly
 CANCEL = Button("Cancel", Cancel().pack())
 
-# (user, step, typed text) -> (the slot value, a remark on how it was read or None);
-# raises UserError with a message for the user
-Validator = Callable[[User, Step, str], tuple[str, str | None]]
+# (user, step, typed text) -> (the slot value, a remark on how it was read or None; a Reply
+# when the remark has buttons); raises UserError with a message for the user
+Validator = Callable[[User, Step, str], tuple[str, str | Reply | None]]
 # (user, slots) -> the turn that ends the dialog
 Action = Callable[[User, dict[str, str]], Turn]
+# (user, step, the question as the data words it) -> the question to send (an input's feature
+# may word it for what the run knows: "Which day in June 2027?")
+Prompt = Callable[[User, Step, Reply], Reply]
 
 
 class InvalidAnswer(Exception):
@@ -48,17 +51,36 @@ class DialogRunner:
         kb: Knowledge,
         validators: Mapping[str, Validator] | None = None,
         actions: Mapping[str, Action] | None = None,
+        prompts: Mapping[str, Prompt] | None = None,
     ) -> None:
-        """Run ``kb``'s dialogs; ``validators`` read typed input, ``actions`` end dialogs."""
+        """Run ``kb``'s dialogs; ``validators`` read typed input, ``actions`` end dialogs,
+        ``prompts`` (by input kind) word the questions of such steps."""
         self.kb = kb
         self.validators = dict(validators or {})
         self.actions = dict(actions or {})
+        self.prompts = dict(prompts or {})
 
-    def start(self, user: User, dialog: Dialog, fresh: bool = False) -> Turn:
-        """Begin ``dialog`` (replacing any active one); ``fresh`` re-asks remembered answers."""
+    def start(
+        self,
+        user: User,
+        dialog: Dialog,
+        fresh: bool = False,
+        slots: Mapping[str, str] | None = None,
+        given: Iterable[str] = (),
+    ) -> Turn:
+        """Begin ``dialog`` (replacing any active one); ``fresh`` re-asks remembered answers.
+
+        ``slots`` start the run filled; the steps of the ``given`` ones are not asked (a request
+        typed in plain words said them), the others are there for validators and prompts.
+        """
         redo = sorted({s.slot for s in dialog.steps}) if fresh else []
         user.dialog = DialogState(
-            id=dialog.id, run=secrets.token_hex(3), step=dialog.start, redo=redo
+            id=dialog.id,
+            run=secrets.token_hex(3),
+            step=dialog.start,
+            redo=redo,
+            slots=dict(slots or {}),
+            given=sorted(given),
         )
         return self.advance(user)
 
@@ -80,6 +102,9 @@ class DialogRunner:
         changes: list[Button] = []
         while state.step != END:
             step = steps[state.step]
+            if step.slot in state.given and step.slot not in state.redo:
+                state.step = _after(step, state.slots.get(step.slot, ""))
+                continue
             known = str(user.profile.get(step.slot, ""))
             remembered = step.remember and step.slot not in state.redo
             nxt = _next_for(step, known) if remembered else None
@@ -115,7 +140,25 @@ class DialogRunner:
             buttons.append(Button("Done", Answer(run=run, step=step.id, option=DONE).pack()))
         buttons.append(CANCEL)
         hint = "\n(Type a number.)" if step.input == "number" else ""
-        return Reply(step.ask + hint, title=dialog.title, buttons=buttons)
+        asked = Reply(step.ask + hint, title=dialog.title, buttons=buttons)
+        prompt = self.prompts.get(step.input or "")
+        return prompt(user, step, asked) if prompt else asked
+
+    def keep(self, user: User, dialog_id: str, step: str, slots: dict[str, str]) -> DialogState:
+        """Keep a finished run's answers waiting at ``step`` (a feature's own: a confirmation),
+        as a new run whose every slot counts as given: a Change re-asks one and comes back."""
+        user.dialog = DialogState(
+            id=dialog_id, run=secrets.token_hex(3), step=step, slots=slots, given=sorted(slots)
+        )
+        return user.dialog
+
+    def give(self, user: User, run: str, step_id: str, value: str) -> Turn | None:
+        """Answer the current step with ``value`` (a button carrying a value that is no option,
+        like a date to pick); None when the button is stale (another run or step)."""
+        found = self.active(user)
+        if not found or _state(user).run != run or found[1].id != step_id:
+            return None
+        return self._record(user, found[1], value, found[1].next or END)
 
     def choose(self, user: User, run: str, step_id: str, value: str) -> Turn | None:
         """Apply a pressed option; None when the button is stale (another run or step)."""
@@ -199,7 +242,7 @@ class DialogRunner:
             raise InvalidAnswer([self._reask(dialog, step, str(exc))]) from None
         turn = self._record(user, step, value, step.next or END)
         if remark:
-            turn.replies.insert(0, Reply(remark))
+            turn.replies.insert(0, remark if isinstance(remark, Reply) else Reply(remark))
         return turn
 
     def _typed_option(self, step: Step, text: str) -> tuple[str, str] | None:
@@ -249,6 +292,12 @@ def _notes_reply(notes: list[str], changes: list[Button]) -> list[Reply]:
         return []
     text = "Using what you told me before:\n" + "\n".join(f"• {n}" for n in notes)
     return [Reply(text, buttons=changes)]
+
+
+def _after(step: Step, value: str) -> str:
+    """The step after one whose slot holds ``value`` (an option's own next, or the step's)."""
+    option = next((o for o in step.options if o.id == value), None)
+    return (option.next if option else None) or step.next or END
 
 
 def _next_for(step: Step, value: str) -> str | None:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +31,15 @@ class DialogState(BaseModel):
     slots: dict[str, str] = {}  # answers so far, by slot
     redo: list[str] = []  # slots to ask again although the profile remembers them
     picked: list[str] = []  # a multi-choice step's options toggled on so far
+    given: list[str] = []  # slots filled before the run (a request in plain words): not asked
+
+    @model_serializer(mode="wrap")
+    def _without_empty_given(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # rows of runs with nothing given are stored exactly as before ``given`` existed
+        data: dict[str, Any] = handler(self)
+        if not data.get("given"):
+            data.pop("given", None)
+        return data
 
     @classmethod
     def load(cls, stored: str | None) -> DialogState | None:

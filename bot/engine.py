@@ -3,8 +3,9 @@
 Channels (Telegram, the terminal, ``ask``) pass in what the user sent and render the returned
 :class:`~bot.replies.Turn`. The engine runs each message in one transaction, at most once per
 Telegram update, and routes it: a /command and a button press through the tables its features
-register (:mod:`bot.commands`, :mod:`bot.reminders.commands`), typed text to the running dialog
-or else to :class:`~bot.answers.Answers`. Whatever a reply promises is saved before it returns.
+register (:mod:`bot.commands`, :mod:`bot.reminders.commands`), typed text to the running dialog,
+else to what features read (a reminder request), else to :class:`~bot.answers.Answers`.
+Whatever a reply promises is saved before it returns.
 
 Errors: a :class:`~bot.errors.UserError` is the reply; any other exception is logged and the
 user gets the generic apology, with nothing of the failed turn committed.
@@ -55,13 +56,15 @@ class Engine:
         self.texts = Texts(kb)
         self.answers = Answers(kb, self.matcher, self.texts, self.store)
         self.reminders = Reminders(self.store, kb, self.clock)
-        reminders = ReminderCommands(self.reminders, kb, self.texts, self.matcher, self.clock)
-        features = [reminders.feature()]
-        self.dialogs = DialogRunner(
-            kb,
-            validators={k: v for f in features for k, v in f.validators.items()},
-            actions={k: v for f in features for k, v in f.actions.items()},
+        self.dialogs = DialogRunner(kb)  # features start and advance runs through it
+        reminders = ReminderCommands(
+            self.reminders, kb, self.texts, self.matcher, self.clock, self.dialogs
         )
+        features = [reminders.feature()]
+        for feature in features:
+            self.dialogs.validators.update(feature.validators)
+            self.dialogs.actions.update(feature.actions)
+            self.dialogs.prompts.update(feature.prompts)
         self.core = CoreCommands(kb, self.store, self.texts, self.answers, self.dialogs)
         self._register([*features, self.core.feature()])
 
@@ -71,6 +74,7 @@ class Engine:
         self._presses: dict[type[ButtonData], Press] = {}
         self._private: set[str] = set()
         self._on_return = [f.on_return for f in features if f.on_return]
+        self._reads = [f.reads for f in features if f.reads]
         for feature in features:
             for name, command in feature.commands.items():
                 self._commands.setdefault(name, []).append(command)
@@ -102,7 +106,7 @@ class Engine:
         text = valid_text(text).strip()  # odd bytes get the reply any odd text gets
         if text.startswith("/"):
             return self._once(user_id, update_id, lambda u: self._command(u, text, private), chat)
-        return self._once(user_id, update_id, lambda user: self._text(user, text), chat)
+        return self._once(user_id, update_id, lambda user: self._text(user, text, private), chat)
 
     def press(
         self,
@@ -162,7 +166,7 @@ class Engine:
 
     # --- routing ------------------------------------------------------------------------------
 
-    def _text(self, user: User, text: str) -> Turn:
+    def _text(self, user: User, text: str, private: bool = True) -> Turn:
         running = self.dialogs.active(user)
         reask: list[Reply] | None = None
         if running:
@@ -172,6 +176,10 @@ class Engine:
                 answered, reask = None, exc.replies
             if answered is not None:
                 return answered
+        # not an answer to a step: "remind me to renew my FACHE next June" is still no question
+        for read in self._reads:
+            if (turn := read(user, text, private)) is not None:
+                return turn
         turn = self.answers.question(user, text, redirect=reask is None)
         if turn is None:
             return Turn(reask or [])

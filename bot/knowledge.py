@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from rapidfuzz import utils
 
-from bot import dialogcheck
+from bot import chartcheck, dialogcheck
 from bot.schema import (
+    Chart,
     Dialog,
     Entry,
     Intent,
@@ -19,6 +20,7 @@ from bot.schema import (
     KnowledgeFile,
     LexiconFile,
     OutOfScopeFile,
+    ReminderWordsFile,
     Response,
     Source,
     SourcesFile,
@@ -27,6 +29,7 @@ from bot.yamlfile import Loc, YamlDoc, YamlError, read
 
 M = TypeVar("M", bound=BaseModel)
 OUT_OF_SCOPE = "out_of_scope.yaml"  # the semantic classifier's negative examples
+REMINDER_WORDS = "reminder_words.yaml"  # what makes and fills a reminder request
 
 # Responses the engine relies on; `check` reports any that the knowledge lacks.
 REQUIRED_RESPONSES = (
@@ -82,9 +85,11 @@ class Knowledge:
     entries: dict[str, Entry] = field(default_factory=dict)
     responses: dict[str, Response] = field(default_factory=dict)
     dialogs: dict[str, Dialog] = field(default_factory=dict)
+    charts: dict[str, Chart] = field(default_factory=dict)  # pictures of entries' numbers
     intents: dict[str, Intent] = field(default_factory=dict)
     lexicon: LexiconFile = field(default_factory=lambda: LexiconFile(version=1))
     out_of_scope: list[str] = field(default_factory=list)  # intents/out_of_scope.yaml
+    reminder_words: ReminderWordsFile | None = None  # intents/reminder_words.yaml
     data_dir: Path | None = None  # where it was loaded from (the classifier artifact lives there)
 
     def summary(self) -> str:
@@ -92,7 +97,8 @@ class Knowledge:
         examples = sum(len(i.examples) for i in self.intents.values())
         return (
             f"ok: {len(self.entries)} entries, {len(self.responses)} responses, "
-            f"{len(self.dialogs)} dialogs, {len(self.intents)} intents ({examples} examples), "
+            f"{len(self.dialogs)} dialogs, {len(self.charts)} charts, "
+            f"{len(self.intents)} intents ({examples} examples), "
             f"{len(self.sources)} sources"
         )
 
@@ -142,7 +148,12 @@ def check(data_dir: Path) -> tuple[Knowledge, list[Problem]]:
     out_of_scope = data_dir / "intents" / OUT_OF_SCOPE
     if out_of_scope.exists():
         loader.load_out_of_scope(out_of_scope)
-    for path in _yaml_files(data_dir / "intents", skip=("lexicon.yaml", OUT_OF_SCOPE)):
+    reminder_words = data_dir / "intents" / REMINDER_WORDS
+    if reminder_words.exists():
+        loader.load_reminder_words(reminder_words)
+    for path in _yaml_files(
+        data_dir / "intents", skip=("lexicon.yaml", OUT_OF_SCOPE, REMINDER_WORDS)
+    ):
         loader.load_intents(path)
     loader.cross_check()
     return loader.kb, sorted(loader.problems, key=lambda p: (str(p.path), p.line))
@@ -211,6 +222,8 @@ class _Loader:
             self.add("response", self.kb.responses, response, doc, ("responses", i))
         for i, dialog in enumerate(model.dialogs):
             self.add("dialog", self.kb.dialogs, dialog, doc, ("dialogs", i))
+        for i, chart in enumerate(model.charts):
+            self.add("chart", self.kb.charts, chart, doc, ("charts", i))
 
     def load_lexicon(self, path: Path) -> None:
         parsed = self.parse(path, LexiconFile)
@@ -221,6 +234,12 @@ class _Loader:
         parsed = self.parse(path, OutOfScopeFile)
         if parsed:
             self.kb.out_of_scope = list(parsed[1].examples)
+
+    def load_reminder_words(self, path: Path) -> None:
+        parsed = self.parse(path, ReminderWordsFile)
+        if parsed:
+            self.kb.reminder_words = parsed[1]
+            self.where[("file", REMINDER_WORDS)] = (parsed[0], ())
 
     def load_intents(self, path: Path) -> None:
         parsed = self.parse(path, IntentsFile)
@@ -257,12 +276,47 @@ class _Loader:
             doc, loc = self.where[("dialog", dialog.id)]
             for sub, message in dialogcheck.problems(dialog, set(kb.entries)):
                 self.problem(doc, (*loc, *sub), message)
+        self.check_charts()
         self.check_intents()
+        self.check_reminder_words()
         if kb.sources:
             missing = [r for r in REQUIRED_RESPONSES if r not in kb.responses]
             if missing:
                 path = self.data_dir / "knowledge" / "responses.yaml"
                 self.problems.append(Problem(path, 1, f"missing responses: {', '.join(missing)}"))
+
+    def check_reminder_words(self) -> None:
+        words = self.kb.reminder_words
+        if words is None:
+            return
+        doc, _ = self.where[("file", REMINDER_WORDS)]
+        owner: dict[str, str] = {}
+        for entry_id, names in words.credentials.items():
+            if entry_id not in self.kb.entries:
+                self.problem(doc, ("credentials", entry_id), f"entry '{entry_id}' does not exist")
+            for j, name in enumerate(names):
+                first = owner.setdefault(name, entry_id)
+                if first != entry_id:
+                    self.problem(
+                        doc,
+                        ("credentials", entry_id, j),
+                        f"credential name '{name}' is claimed by '{first}' and '{entry_id}'",
+                    )
+
+    def check_charts(self) -> None:
+        illustrated: dict[str, str] = {}
+        for chart in self.kb.charts.values():
+            doc, loc = self.where[("chart", chart.id)]
+            for sub, message in chartcheck.problems(chart, self.kb.entries, set(self.kb.sources)):
+                self.problem(doc, (*loc, *sub), message)
+            for j, entry_id in enumerate(chart.entries):
+                first = illustrated.setdefault(entry_id, chart.id)
+                if first != chart.id:
+                    self.problem(
+                        doc,
+                        (*loc, "entries", j),
+                        f"entry '{entry_id}' is illustrated by charts '{first}' and '{chart.id}'",
+                    )
 
     def check_sources(self, doc: YamlDoc, loc: Loc, ids: list[str]) -> None:
         for j, source in enumerate(ids):

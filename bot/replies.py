@@ -28,12 +28,18 @@ class Button:
 
 @dataclass
 class Reply:
-    """One message: an optional bold title, the body, its sources and its buttons."""
+    """One message: an optional bold title, the body, its sources and its buttons.
+
+    ``image`` names a chart (``knowledge/charts.yaml``) that goes with the message; channels
+    draw it (``bot.charts.Pictures``) and send it after the text. A reply with an image and no
+    text is the picture alone.
+    """
 
     text: str
     title: str | None = None
     sources: list[str] = field(default_factory=list)
     buttons: list[Button] = field(default_factory=list)
+    image: str | None = None
 
     def plain(self) -> str:
         """The message as plain text, as a user would read it."""
@@ -61,6 +67,11 @@ class Turn:
     def sources(self) -> list[str]:
         """Every source named by the replies, without repeats."""
         return list(dict.fromkeys(s for r in self.replies for s in r.sources))
+
+    @property
+    def images(self) -> list[str]:
+        """The charts the replies come with, in order."""
+        return [r.image for r in self.replies if r.image]
 
     @property
     def buttons(self) -> list[Button]:
@@ -138,6 +149,7 @@ def load_replies(data: str) -> list[Reply]:
             r.get("title"),
             list(r.get("sources", [])),
             [Button(b["label"], b["data"]) for b in r.get("buttons", [])],
+            r.get("image"),
         )
         for r in loaded
     ]

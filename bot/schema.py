@@ -153,7 +153,7 @@ class Dialog(Strict):
     start: Id
     steps: list[Step] = Field(min_length=1)
     results: list[Result] = []
-    action: Literal["reminder"] | None = None
+    action: Literal["reminder", "reminder_when", "reminder_rename"] | None = None
 
     @model_validator(mode="after")
     def _ends(self) -> Dialog:
@@ -162,13 +162,81 @@ class Dialog(Strict):
         return self
 
 
+Measure = Literal["median", "average", "level", "range", "years", "step"]
+
+
+class ChartValue(Strict):
+    """One value of a chart: what it is (``what``), its number(s), and the source it comes from.
+
+    A bar has ``value`` (a range: ``low`` and ``high``); a ladder tier has ``low`` and ``high``
+    years (no ``high``: open-ended, "15+"); a flow step has no number. ``quote`` is the entry's
+    own words that the value stands for (ladders draw it under the tier); ``check`` finds it, and
+    every number, in the text of each entry the chart illustrates.
+    """
+
+    label: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=70)]
+    what: Measure
+    source: Id
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    year: int | None = None
+    quote: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] | None = None
+    reference: bool = False  # drawn as a line across the bars (a national median), not a bar
+    optional: bool = False  # a flow step only some places add
+
+    @model_validator(mode="after")
+    def _numbers(self) -> ChartValue:
+        ranged = self.low is not None or self.high is not None
+        if self.what == "step" and (self.value is not None or ranged or self.year is not None):
+            raise ValueError("a flow step has no numbers")
+        if self.what == "range" and (self.low is None or self.high is None or self.value):
+            raise ValueError("a range needs low and high (and no value)")
+        if self.what == "years" and (self.low is None or self.value is not None):
+            raise ValueError("a ladder tier needs low (and high unless open-ended), no value")
+        if self.what in ("median", "average", "level") and (self.value is None or ranged):
+            raise ValueError(f"a {self.what} needs value (and no low/high)")
+        if self.low is not None and self.high is not None and self.low >= self.high:
+            raise ValueError("low must be below high")
+        return self
+
+
+class Chart(Strict):
+    """A picture of numbers (or steps) that the entries it illustrates already state."""
+
+    id: Id
+    kind: Literal["bar", "ladder", "flow"]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=90)]
+    entries: list[Id] = Field(min_length=1)
+    values: list[ChartValue] = Field(min_length=2)
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=400)] | None = None
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> Chart:
+        allowed = {
+            "bar": {"median", "average", "level", "range"},
+            "ladder": {"years"},
+            "flow": {"step"},
+        }[self.kind]
+        for value in self.values:
+            if value.what not in allowed:
+                raise ValueError(f"a {self.kind} chart has no '{value.what}' values")
+            if value.reference and self.kind != "bar":
+                raise ValueError("only bar charts have reference lines")
+            if self.kind != "bar" and value.quote is None:
+                raise ValueError(f"every value of a {self.kind} chart needs a quote")
+        return self
+
+
 class KnowledgeFile(Strict):
-    """A ``knowledge/*.yaml`` file: entries, responses and dialogs."""
+    """A ``knowledge/*.yaml`` file: entries, responses, dialogs and charts."""
 
     version: Literal[1]
     entries: list[Entry] = []
     responses: list[Response] = []
     dialogs: list[Dialog] = []
+    charts: list[Chart] = []
 
 
 class Intent(Strict):
@@ -217,4 +285,27 @@ class LexiconFile(Strict):
     roles: list[str] = []
     compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
     whole_topic: list[str] = []  # words asking for a whole topic, not one detail ("both", "all")
-    reminder_kinds: dict[Literal["exam", "renewal", "ceu"], list[str]] = {}  # in /remind titles
+
+
+Phrase = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+( [a-z0-9]+)*$", max_length=80)]
+
+
+class ReminderWordsFile(Strict):
+    """``intents/reminder_words.yaml``: the words that make and fill a reminder request."""
+
+    version: Literal[1]
+    triggers: list[Phrase] = Field(min_length=1)
+    weak_triggers: list[Phrase] = []
+    question_after_trigger: list[Phrase] = []
+    when_needs: list[Phrase] = []
+    question_starts: list[Phrase] = []
+    polite_starts: list[Phrase] = []
+    not_requests: list[Phrase] = []
+    manage_verbs: list[Phrase] = []
+    determiners: list[Phrase] = []
+    weak_date_words: list[Phrase] = []
+    kinds: dict[Literal["exam", "renewal", "ceu"], list[Phrase]] = {}
+    repeats: dict[Literal["yearly", "monthly"], list[Phrase]] = {}
+    credentials: dict[Id, list[Phrase]] = {}  # knowledge entry id -> the names people type
+    title_edges: list[Phrase] = []
+    never_corrected: list[Phrase] = []  # real words a typo fix must not turn into others

@@ -1,7 +1,9 @@
-"""The SQLite store: users' profiles, dialog state and context, feedback, unanswered questions.
+"""The store: users' profiles, dialog state and context, feedback, unanswered questions.
 
-One file (``CAREERBOT_DB``), WAL mode, a versioned schema migrated at open. Every write commits
-before the method returns, so a reply that says "saved" is only sent after the data is on disk.
+``CAREERBOT_DB`` is a SQLite file (WAL mode; the default) or a ``postgresql://`` URL
+(:mod:`bot.pgstore`, for several bot processes on one server); both run the same SQL and a
+versioned schema migrated at open. Every write commits before the method returns, so a reply
+that says "saved" is only sent after the data is on disk.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from bot import pgstore
 from bot.dialogstate import DialogState
 
 MIGRATIONS: list[str] = [
@@ -98,7 +103,27 @@ MIGRATIONS: list[str] = [
         created REAL NOT NULL
     );
     """,
-    # 6: unanswered questions grouped (one row per question, ignoring case, with a count) and
+    # 6: Telegram's file_id of each chart picture once uploaded, per bot and chart version,
+    # so a chart is uploaded once per bot and then sent by reference
+    """
+    CREATE TABLE chart_files (
+        bot TEXT NOT NULL,
+        chart TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        at REAL NOT NULL,
+        PRIMARY KEY (bot, chart)
+    );
+    """,
+    # 7: what several processes on one PostgreSQL store share: the served data's version
+    # (bumped by /reload, followed by the others) and the expiry of a claim to send a
+    # notification or owed replies (one left by a process that died is taken back once it has
+    # expired, not at anyone's start-up)
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    ALTER TABLE notifications ADD COLUMN claimed_until REAL;
+    ALTER TABLE outbox ADD COLUMN claimed_until REAL;
+    """,
+    # 8: unanswered questions grouped (one row per question, ignoring case, with a count) and
     # bounded (MAX_UNANSWERED questions, MAX_ASKERS linked users each, for /export and /forget)
     """
     CREATE TABLE asked (
@@ -144,6 +169,12 @@ log = logging.getLogger(__name__)
 REMINDER_FIELDS = ("title", "kind", "date", "time", "timezone", "repeat", "state")
 
 
+OUTBOX_LEASE = 60.0  # seconds owed replies are held by the process that sends them
+
+# what either backend raises when the database cannot be used
+DB_ERRORS = (sqlite3.Error, psycopg.Error)
+
+
 class StoreError(Exception):
     """The database cannot be used; the message is one line naming the file.
 
@@ -170,17 +201,28 @@ class Store:
     def __init__(
         self, path: Path | str, clock: Callable[[], float] = time.time, exclusive: bool = False
     ) -> None:
-        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works).
+        """Open (creating if needed) and migrate the database at ``path`` (``:memory:`` works;
+        a ``postgresql://`` URL opens a PostgreSQL database instead).
 
-        With ``exclusive`` the store is this process's alone for as long as it is open (``run``):
-        a second process asking the same raises :class:`StoreError` instead of sending the same
-        reminders. The lock is the kernel's, so a killed process releases it.
+        With ``exclusive`` a SQLite store is this process's alone for as long as it is open
+        (``run``): a second process asking the same raises :class:`StoreError` instead of sending
+        the same reminders. The lock is the kernel's, so a killed process releases it. A
+        PostgreSQL store is shared: the processes coordinate through row and advisory locks.
         """
-        self.path = str(path)
+        self.path = str(path)  # for messages: a URL's password is replaced below
         self.clock = clock
         self._lock: Any = None
         self._failing_since: float | None = None  # monotonic time of the first failed write
         self._last_failure = 0.0
+        self.db: sqlite3.Connection | pgstore.PgConnection
+        if pgstore.is_url(self.path):
+            url, self.path = self.path, pgstore.safe_url(self.path)
+            try:
+                self.db = pgstore.PgConnection(url)
+            except psycopg.Error as exc:
+                reason = pgstore.hide_password(pgstore.first_line(exc), url)
+                raise StoreError(f"{self.path}: cannot use the database ({reason})") from None
+            return
         try:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -191,10 +233,11 @@ class Store:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.execute("PRAGMA foreign_keys=ON")
             self._migrate()
-        except (sqlite3.Error, OSError) as exc:
+        except (*DB_ERRORS, OSError) as exc:
             raise StoreError(f"{self.path}: cannot use the database ({exc})") from None
 
     def _migrate(self) -> None:
+        assert isinstance(self.db, sqlite3.Connection)  # PostgreSQL migrates in bot.pgstore
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise sqlite3.DatabaseError(f"schema version {version} is newer than this careerbot")
@@ -221,7 +264,7 @@ class Store:
             self._lock = None
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection | pgstore.PgConnection]:
         """Group writes: all of them are committed together when the block ends, or none.
 
         Nested blocks join the outer one, so a caller can make several steps one commit. Any
@@ -232,11 +275,11 @@ class Store:
             return
         try:
             self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise self._failed("cannot write", exc) from None
         try:
             yield self.db
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             self._rollback()
             raise self._failed("write failed", exc) from None
         except BaseException:
@@ -244,7 +287,7 @@ class Store:
             raise
         try:
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             self._rollback()
             raise self._failed("commit failed", exc) from None
         self._succeeded()
@@ -252,17 +295,21 @@ class Store:
     def _rollback(self) -> None:
         """Undo the open transaction, unless SQLite has already done so (after SQLITE_FULL,
         SQLITE_IOERR or SQLITE_NOMEM it rolls back by itself, and a ROLLBACK would then fail
-        with "no transaction is active", hiding the real error)."""
+        with "no transaction is active", hiding the real error). PostgreSQL's connection
+        keeps a failed transaction open until its ROLLBACK, so there it is always run."""
         if not self.db.in_transaction:
             return
         try:
             self.db.execute("ROLLBACK")
-        except sqlite3.Error as exc:  # the original error is the one worth raising
+        except DB_ERRORS as exc:  # the original error is the one worth raising
             log.warning("%s: rollback failed (%s)", self.path, exc)
 
-    def _failed(self, what: str, exc: sqlite3.Error) -> StoreError:
+    def _failed(self, what: str, exc: Exception) -> StoreError:
         """The error to raise for a failed write; logged once per outage, in one line."""
-        full = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+        full = (
+            getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(exc, "sqlstate", None) == "53100"  # PostgreSQL's disk_full
+        )
         message = f"{self.path}: {'database full' if full else what} ({exc})"
         now = time.monotonic()
         self._last_failure = now
@@ -291,12 +338,12 @@ class Store:
             )
             self._failing_since = None
 
-    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+    def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor | pgstore.PgCursor:
         """Run one statement; a failure is a :class:`StoreError` naming the file."""
         writes = not sql.lstrip().upper().startswith("SELECT")
         try:
             cursor = self.db.execute(sql, args)
-        except sqlite3.Error as exc:
+        except DB_ERRORS as exc:
             raise self._failed(f"{'write' if writes else 'read'} failed", exc) from None
         if writes and not self.db.in_transaction:
             self._succeeded()
@@ -305,8 +352,27 @@ class Store:
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         self.execute(sql, args)
 
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may serve this store at once (PostgreSQL)."""
+        return isinstance(self.db, pgstore.PgConnection)
+
+    def after_copy(self) -> None:
+        """Rows were copied in with their ids (``migrate-store``): new ids start above them."""
+        if isinstance(self.db, pgstore.PgConnection):
+            self.db.reset_ids()
+
     def user(self, user_id: str) -> User:
-        """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`)."""
+        """Load a user, or a fresh one if unknown (nothing is written until :meth:`save`).
+
+        Inside a transaction on PostgreSQL the user is held until it ends, so another process
+        handling the same user's next update waits: one user's updates, one at a time.
+        """
+        if isinstance(self.db, pgstore.PgConnection):
+            try:
+                self.db.lock_user(user_id)
+            except psycopg.Error as exc:
+                raise StoreError(f"{self.path}: read failed ({exc})") from None
         row = self.db.execute(
             "SELECT profile, context, dialog, tz, active FROM users WHERE id = ?", (user_id,)
         ).fetchone()
@@ -351,10 +417,23 @@ class Store:
     def owe(self, user_id: str, chat_id: str, replies: str) -> int:
         """Record replies (JSON) owed to a chat, in the caller's transaction; returns its id."""
         cursor = self.execute(
-            "INSERT INTO outbox (user_id, chat_id, replies, created) VALUES (?, ?, ?, ?)",
-            (user_id, chat_id, replies, self.clock()),
+            """INSERT INTO outbox (user_id, chat_id, replies, created, claimed_until)
+               VALUES (?, ?, ?, ?, ?)""",
+            (user_id, chat_id, replies, self.clock(), self.clock() + OUTBOX_LEASE),
         )
         return int(cursor.lastrowid or 0)
+
+    def claim_owed(self, outbox_id: int) -> bool:
+        """Take owed replies for sending again, unless another process holds them (its claim
+        has not expired: it is sending them now, or was until ``OUTBOX_LEASE`` ago)."""
+        now = self.clock()
+        with self.transaction():
+            taken = self.execute(
+                """UPDATE outbox SET claimed_until = ? WHERE id = ?
+                   AND (claimed_until IS NULL OR claimed_until < ?)""",
+                (now + OUTBOX_LEASE, outbox_id, now),
+            ).rowcount
+        return taken == 1
 
     def owed(self, older_than: float = 0.0) -> list[tuple[int, str, str]]:
         """Replies still owed (id, chat id, JSON), oldest first; only those at least
@@ -375,6 +454,25 @@ class Store:
         """Keep only the part of an owed turn that has not been sent yet."""
         with self.transaction() as db:
             db.execute("UPDATE outbox SET replies = ? WHERE id = ?", (replies, outbox_id))
+
+    def chart_file(self, bot: str, chart: str) -> str | None:
+        """The file_id under which ``bot`` uploaded this chart version, if it did."""
+        row = self.db.execute(
+            "SELECT file_id FROM chart_files WHERE bot = ? AND chart = ?", (bot, chart)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def remember_chart_file(self, bot: str, chart: str, file_id: str | None) -> None:
+        """Keep (or, with None, forget) the file_id of an uploaded chart version."""
+        if file_id is None:
+            self._write("DELETE FROM chart_files WHERE bot = ? AND chart = ?", (bot, chart))
+            return
+        self._write(
+            """INSERT INTO chart_files (bot, chart, file_id, at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (bot, chart) DO UPDATE SET file_id = excluded.file_id,
+                 at = excluded.at""",
+            (bot, chart, file_id, self.clock()),
+        )
 
     def prune_updates(self, older_than: float = 7 * 86400) -> None:
         """Forget handled update ids older than ``older_than`` seconds (Telegram keeps 24 h)."""
@@ -398,11 +496,16 @@ class Store:
                 (text, outcome, now, text),
             ).rowcount
             if not grouped:
-                db.execute(
-                    """DELETE FROM asked WHERE key IN (SELECT key FROM asked
-                       ORDER BY count, last LIMIT max(0, (SELECT count(*) FROM asked) - ?))""",
-                    (MAX_UNANSWERED - 1,),
+                # counted here, not in LIMIT: SQLite's max(0, n) is not PostgreSQL's
+                excess = db.execute("SELECT count(*) FROM asked").fetchone()[0] - (
+                    MAX_UNANSWERED - 1
                 )
+                if excess > 0:
+                    db.execute(
+                        """DELETE FROM asked WHERE key IN (SELECT key FROM asked
+                           ORDER BY count, last LIMIT ?)""",
+                        (excess,),
+                    )
                 db.execute(
                     """INSERT INTO asked (key, text, outcome, count, last)
                        VALUES (lower(?), ?, ?, 1, ?)""",
@@ -506,3 +609,19 @@ class Store:
             db.execute(
                 "DELETE FROM asked WHERE count <= 0 OR key NOT IN (SELECT key FROM asked_by)"
             )
+
+    def data_version(self) -> int:
+        """How many times the served data was reloaded, by any process of this store."""
+        row = self.execute("SELECT value FROM meta WHERE key = 'data_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def bump_data_version(self) -> int:
+        """Record a ``/reload`` for the other processes of this store; return the new version."""
+        with self.transaction():
+            row = self.execute(
+                """INSERT INTO meta (key, value) VALUES ('data_version', '1')
+                   ON CONFLICT (key) DO UPDATE
+                   SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)
+                   RETURNING value"""
+            ).fetchone()
+        return int(row[0])

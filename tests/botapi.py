@@ -1,8 +1,8 @@
 """A Telegram Bot API stand-in server for end-to-end tests and benchmarks, on ``aiohttp.web``.
 
 ``BotApiStandIn`` serves the Bot API methods careerbot calls (getMe, getUpdates, deleteWebhook,
-setWebhook, setMyCommands, sendMessage, sendDocument, answerCallbackQuery) well enough for a
-real python-telegram-bot ``Application`` to poll it and talk to it::
+setWebhook, setMyCommands, sendMessage, sendDocument, sendPhoto, answerCallbackQuery) well
+enough for a real python-telegram-bot ``Application`` to poll it and talk to it::
 
     async with BotApiStandIn() as api:
         app = Application.builder().token(api.token).base_url(api.base_url).build()
@@ -18,7 +18,8 @@ Other methods answer 404, unless a test serves one with ``set_handler``.
 With ``strict=True`` (the default) the stand-in checks what Telegram checks and answers 400 as
 Telegram does: HTML that Telegram cannot parse (``parse_mode=HTML``), empty texts, texts over 4096
 and captions over 1024 UTF-16 units, callback data over 64 bytes, answering an unknown or already
-answered callback query, invalid bot commands.
+answered callback query, invalid bot commands, photos that are not PNG or JPEG within Telegram's
+size, side and ratio limits, and photo file_ids it never handed out.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 MAX_CALLBACK_ANSWER = 200
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto: at most 10 MB, width + height <= 10000,
+MAX_PHOTO_SIDES = 10_000  # and a ratio of at most 20
+MAX_PHOTO_RATIO = 20
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 SEND_METHODS = frozenset({"sendMessage", "editMessageText", "sendDocument"})
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
@@ -327,6 +332,11 @@ class Call:
     def document(self) -> UploadedFile | None:
         return self.files.get("document")
 
+    @property
+    def photo(self) -> UploadedFile | None:
+        """The uploaded photo of a multipart sendPhoto (None when a file_id was sent)."""
+        return self.files.get("photo")
+
     def __getitem__(self, key: str) -> Any:
         return getattr(self, key)
 
@@ -451,6 +461,7 @@ class _State:
         self._message_ids = itertools.count(1)
         self._callback_ids = itertools.count(7_000_000_001)
         self._file_ids = itertools.count(1)
+        self.photo_ids: set[str] = set()  # file_ids handed out for photos (valid to resend)
         self._users: dict[int, dict[str, Any]] = {}
         self._chats: dict[Any, dict[str, Any]] = {}
         self._messages: dict[tuple[Any, int], dict[str, Any]] = {}
@@ -1104,7 +1115,80 @@ class _Methods(_State):
         return True
 
 
-class BotApiStandIn(_Updates, _Records, _Faults, _Methods):
+class _Photos(_Methods):
+    """sendPhoto: an upload checked as Telegram checks it, or a file_id handed out before."""
+
+    def _m_sendPhoto(self, call: Call) -> dict[str, Any]:
+        """A photo upload (multipart; PNG or JPEG within Telegram's limits) or a file_id that
+        this server handed out before; answers with two sizes, as Telegram does."""
+        chat_key = self._target_chat(call)
+        photo = call.params.get("photo")
+        if photo is None or photo == "":
+            raise BotApiError(400, "Bad Request: there is no photo in the request")
+        caption, entities = self._formatted(call, "caption", MAX_CAPTION, "message caption")
+        markup = self._check_markup(call)
+        if isinstance(photo, UploadedFile):
+            info = self._uploaded_photo(photo)
+        elif self.strict and str(photo) not in self.photo_ids:
+            raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        else:
+            info = [{"file_id": str(photo), "file_unique_id": "AQAD0", "width": 1, "height": 1}]
+        message = self._new_message(chat_key, call)
+        message["photo"] = info
+        if caption:
+            message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+        if markup:
+            message["reply_markup"] = markup
+        return self._store(message)
+
+    def _uploaded_photo(self, photo: UploadedFile) -> list[dict[str, Any]]:
+        """The PhotoSize list of an upload (a thumbnail, then the photo), its ids remembered."""
+        width, height = _image_size(photo.data)
+        if photo.size > MAX_PHOTO_BYTES:
+            raise BotApiError(400, "Bad Request: PHOTO_SAVE_FILE_INVALID")
+        if width + height > MAX_PHOTO_SIDES or max(width, height) > MAX_PHOTO_RATIO * min(
+            width, height
+        ):
+            raise BotApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        scale = 320 / max(width, height)
+        thumb = (max(1, round(width * scale)), max(1, round(height * scale)))
+        number = next(self._file_ids)
+        info = []
+        for n, (w, h) in enumerate([thumb, (width, height)]):
+            file_id = f"AgACAgIAAxkBAAI{number:08d}{n}"
+            self.photo_ids.add(file_id)
+            size = photo.size if n else photo.size // 8
+            info.append(
+                {
+                    "file_id": file_id,
+                    "file_unique_id": f"AQAD{number:08d}{n}",
+                    "width": w,
+                    "height": h,
+                    "file_size": size,
+                }
+            )
+        return info
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG (its IHDR) or a JPEG (its first SOF marker)."""
+    if data.startswith(PNG_SIGNATURE) and data[12:16] == b"IHDR":
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data.startswith(b"\xff\xd8"):
+        i = 2
+        while i + 9 < len(data):
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(
+                    data[i + 5 : i + 7], "big"
+                )
+            i += 2 + length
+    raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+
+
+class BotApiStandIn(_Updates, _Records, _Faults, _Photos):
     """A local Telegram Bot API server; use as ``async with BotApiStandIn(...) as api``.
 
     ``api.base_url`` is what ``ApplicationBuilder.base_url`` takes. Requests with any other token
@@ -1137,6 +1221,7 @@ class BotApiStandIn(_Updates, _Records, _Faults, _Methods):
             "setMyCommands",
             "sendMessage",
             "sendDocument",
+            "sendPhoto",
             "answerCallbackQuery",
         ):
             self._handlers[name] = getattr(self, "_m_" + name)

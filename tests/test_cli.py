@@ -7,13 +7,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-FIELDS = {"question", "matched", "intent", "score", "text", "buttons", "suggestions", "sources"}
+ROOT = Path(__file__).resolve().parent.parent
+FIELDS = {
+    "question",
+    "matched",
+    "intent",
+    "score",
+    "text",
+    "buttons",
+    "suggestions",
+    "sources",
+    "images",
+}
 
 
 def run(
     args: list[str], stdin: str = "", tmp_path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path or Path.cwd())}
+    # PYTHONPATH: this checkout's bot, not whichever one the venv has installed (editable)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path or Path.cwd()), "PYTHONPATH": str(ROOT)}
     if tmp_path is not None:
         env["CAREERBOT_DB"] = str(tmp_path / "cli.db")
     return subprocess.run(
@@ -90,5 +102,5 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path):
         env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env_db},
         cwd=tmp_path,
     )
-    assert done.returncode == 1
+    assert done.returncode == 2  # a start-up fault, like a bad setting (docs/interface.md)
     assert str(db) in done.stderr and len(done.stderr.strip().splitlines()) == 1

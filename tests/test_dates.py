@@ -9,13 +9,18 @@ import pytest
 
 from bot.dates import (
     DateError,
+    MonthOnly,
     ParsedDate,
+    UnreadableDate,
     add_months,
+    complete_month,
     describe_lead,
     parse_date,
     parse_duration,
     parse_time,
     parse_zone,
+    read_date,
+    read_time_phrase,
     suggest_zones,
     to_utc,
 )
@@ -143,29 +148,41 @@ def test_a_date_without_a_year_is_the_next_one_and_says_so(text, expected, note)
 
 
 @pytest.mark.parametrize(
-    ("text", "expected", "note"),
+    ("text", "expected", "note", "alternative"),
     [
         (
             "3/4/2027",
             date(2027, 3, 4),
             "I read 3/4/2027 as 4 March 2027 (month/day, US style).",
+            date(2027, 4, 3),
         ),
         (
             "03/04/27",
             date(2027, 3, 4),
             "I read 03/04/27 as 4 March 2027 (month/day, US style).",
+            date(2027, 4, 3),
         ),
         (
             "14/3/2027",
             date(2027, 3, 14),
             "I read 14/3/2027 as 14 March 2027 (day/month, as there is no month 14).",
+            None,
         ),
-        ("5/5/2027", date(2027, 5, 5), None),  # both readings agree: nothing to explain
-        ("1/31/2027", date(2027, 1, 31), None),
+        ("5/5/2027", date(2027, 5, 5), None, None),  # both readings agree: nothing to explain
+        ("1/31/2027", date(2027, 1, 31), None, None),
+        # the other reading is in the past: nothing to offer, the note still says how it was read
+        (
+            "12/11/2026",
+            date(2026, 12, 11),
+            "I read 12/11/2026 as 11 December 2026 (month/day, US style).",
+            None,
+        ),
     ],
 )
-def test_slashed_dates_are_us_style_and_ambiguity_is_explained(text, expected, note):
-    assert parse_date(text, TODAY) == ParsedDate(expected, note)
+def test_slashed_dates_are_us_style_and_the_other_reading_is_offered(
+    text, expected, note, alternative
+):
+    assert parse_date(text, TODAY) == ParsedDate(expected, note, alternative)
 
 
 def test_dots_are_day_month_year():
@@ -201,7 +218,7 @@ def test_impossible_dates_say_why(text, message):
 
 @pytest.mark.parametrize(
     "text",
-    ["soonish", "", "   ", "march", "14 blah 2027", "14/3", "in three weeks", "next friday"],
+    ["soonish", "", "   ", "14 blah 2027", "two weeks before", "the day before", "someday"],
 )
 def test_unreadable_dates(text):
     with pytest.raises(DateError) as caught:
@@ -485,3 +502,236 @@ def test_add_months(day, months, expected):
 def test_add_months_beyond_the_calendar_is_a_value_error():
     with pytest.raises(ValueError):
         add_months(date(9999, 12, 1), 1)
+
+
+# --- the forms people write (issue 17), today being Wednesday 2 December 2026 -------------------
+
+WEDNESDAY = date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "14 March",
+            ParsedDate(date(2027, 3, 14), "I took 14 March to mean 14 March 2027, the next one."),
+        ),
+        ("on 14 March 2027", ParsedDate(date(2027, 3, 14))),
+        ("3/14", ParsedDate(date(2027, 3, 14), "I read 3/14 as 14 March 2027, the next one.")),
+        (
+            "14/3",
+            ParsedDate(
+                date(2027, 3, 14),
+                "I read 14/3 as 14 March 2027 (day/month, as there is no month 14).",
+            ),
+        ),
+        ("2027-03-14", ParsedDate(date(2027, 3, 14))),
+        (
+            "12/25",
+            ParsedDate(date(2026, 12, 25), "I read 12/25 as 25 December 2026, the next one."),
+        ),
+    ],
+)
+def test_absolute_dates_with_and_without_a_year(text, expected):
+    assert parse_date(text, WEDNESDAY) == expected
+
+
+def test_a_short_slashed_date_offers_its_other_reading():
+    assert parse_date("3/4", WEDNESDAY) == ParsedDate(
+        date(2027, 3, 4), "I read 3/4 as 4 March 2027 (month/day, US style).", date(2027, 4, 3)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        ("March 14 at 9am", date(2027, 3, 14), time(9, 0)),
+        ("14 march 2027 9:30", date(2027, 3, 14), time(9, 30)),
+        ("at 9am on March 14", date(2027, 3, 14), time(9, 0)),
+        ("9am tomorrow", date(2026, 12, 3), time(9, 0)),
+        ("tomorrow 3pm", date(2026, 12, 3), time(15, 0)),
+        ("tomorrow at noon", date(2026, 12, 3), time(12, 0)),
+        ("friday at 21:30", date(2026, 12, 4), time(21, 30)),
+        ("tomorrow morning", date(2026, 12, 3), time(9, 0)),
+        ("tomorrow afternoon", date(2026, 12, 3), time(14, 0)),
+        ("friday evening", date(2026, 12, 4), time(18, 0)),
+        ("tonight", date(2026, 12, 2), time(20, 0)),
+        ("3 in the afternoon tomorrow", date(2026, 12, 3), time(15, 0)),
+    ],
+)
+def test_a_time_written_with_the_date_comes_back_with_it(text, day, at):
+    parsed = parse_date(text, WEDNESDAY)
+    assert (parsed.date, parsed.at) == (day, at)
+
+
+def test_a_bare_afternoon_hour_is_read_as_pm_and_says_so():
+    parsed = parse_date("tomorrow at 3", WEDNESDAY)
+    assert parsed.at == time(15, 0)
+    assert parsed.at_note == "I took 3 as 15:00; say 3am if you meant the morning."
+    assert parse_date("tomorrow at 9", WEDNESDAY).at == time(9, 0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in 3 weeks", date(2026, 12, 23)),
+        ("in three weeks", date(2026, 12, 23)),
+        ("in two weeks", date(2026, 12, 16)),
+        ("in a couple of weeks", date(2026, 12, 16)),
+        ("in a fortnight", date(2026, 12, 16)),
+        ("in ten days", date(2026, 12, 12)),
+        ("tmrw", date(2026, 12, 3)),
+        ("tommorow", date(2026, 12, 3)),
+        ("the day after tomorrow", date(2026, 12, 4)),
+        ("friday", date(2026, 12, 4)),
+        ("this friday", date(2026, 12, 4)),
+        ("on monday", date(2026, 12, 7)),
+        ("thrusday", date(2026, 12, 3)),
+        ("next monday", date(2026, 12, 7)),  # next week's Monday: nothing else it could mean
+        ("this wednesday", date(2026, 12, 2)),
+    ],
+)
+def test_relative_dates_and_weekdays(text, expected):
+    assert parse_date(text, WEDNESDAY).date == expected
+
+
+def test_next_weekday_in_this_week_offers_next_weeks_too():
+    assert parse_date("next Friday", WEDNESDAY) == ParsedDate(
+        date(2026, 12, 4),
+        "I took next Friday to mean Friday 4 December 2026, not Friday 11 December 2026.",
+        date(2026, 12, 11),
+    )
+
+
+def test_a_bare_weekday_said_on_that_day_is_next_weeks():
+    assert parse_date("wednesday", WEDNESDAY) == ParsedDate(
+        date(2026, 12, 9),
+        "Today is Wednesday, so I took Wednesday to mean Wednesday 9 December 2026.",
+    )
+
+
+def test_a_weekday_that_does_not_match_the_date_is_pointed_out():
+    parsed = parse_date("Friday 14 March 2027", WEDNESDAY)
+    assert parsed.date == date(2027, 3, 14)
+    assert parsed.note == "Note: that is Sunday 14 March 2027 (not a Friday)."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("end of the month", date(2026, 12, 31)),
+        ("by the end of the month", date(2026, 12, 31)),
+        ("end of month", date(2026, 12, 31)),
+        ("end of next month", date(2027, 1, 31)),
+        ("end of the year", date(2026, 12, 31)),
+        ("year-end", date(2026, 12, 31)),
+        ("end of next year", date(2027, 12, 31)),
+        ("start of next month", date(2027, 1, 1)),
+        ("end of february", date(2027, 2, 28)),
+        ("mid january", date(2027, 1, 15)),
+        ("the 14th", date(2026, 12, 14)),
+        ("the 1st", date(2027, 1, 1)),
+    ],
+)
+def test_period_ends_and_days_of_the_month(text, expected):
+    parsed = parse_date(text, WEDNESDAY)
+    assert parsed.date == expected
+    assert parsed.note is not None and str(expected.year) in parsed.note
+
+
+def test_the_start_of_a_month_already_begun_is_today():
+    assert parse_date("start of the month", WEDNESDAY).date == WEDNESDAY
+
+
+@pytest.mark.parametrize(
+    ("text", "month"),
+    [
+        ("next June", MonthOnly(2027, 6, "I took next June to mean June 2027.")),
+        ("june", MonthOnly(2027, 6, "I took June to mean June 2027.")),
+        ("in June", MonthOnly(2027, 6, "I took June to mean June 2027.")),
+        ("June 2028", MonthOnly(2028, 6)),
+        ("this december", MonthOnly(2026, 12, "I took this December to mean December 2026.")),
+        ("next december", MonthOnly(2027, 12, "I took next December to mean December 2027.")),
+    ],
+)
+def test_a_month_without_a_day_is_a_month_to_complete(text, month):
+    assert read_date(text, WEDNESDAY) == month
+
+
+def test_parse_date_asks_for_the_day_of_a_month():
+    with pytest.raises(DateError) as caught:
+        parse_date("next June", WEDNESDAY)
+    assert str(caught.value) == "Which day in June 2027? Type it like 14 June 2027."
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("14", date(2027, 6, 14)), ("the 14th", date(2027, 6, 14)), ("30", date(2027, 6, 30))],
+)
+def test_complete_month_reads_the_day(text, expected):
+    assert complete_month(MonthOnly(2027, 6), text, WEDNESDAY).date == expected
+
+
+def test_complete_month_refuses_a_day_the_month_lacks_or_has_passed():
+    with pytest.raises(DateError, match="June 2027 has 30 days"):
+        complete_month(MonthOnly(2027, 6), "31", WEDNESDAY)
+    with pytest.raises(DateError, match="in the past"):
+        complete_month(MonthOnly(2026, 12), "1", WEDNESDAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("June 2026", "That date is in the past."),
+        ("November 2026", "That date is in the past."),
+        ("june 2037", "That date is more than 10 years ahead; pick one up to 2 December 2036."),
+        ("13/14", "13/14 is not a real date: neither 13 nor 14 is a month."),
+        ("2/30", "2/30 is not a real date: February has 29 days."),
+        ("tomorrow at 25:00", "25:00 is not a valid time: hours go from 0 to 23."),
+    ],
+)
+def test_the_old_rules_hold_for_the_new_forms(text, message):
+    with pytest.raises(DateError) as caught:
+        read_date(text, WEDNESDAY)
+    assert str(caught.value) == message
+
+
+def test_not_a_date_is_told_apart_from_a_date_that_cannot_be_used():
+    with pytest.raises(UnreadableDate):
+        read_date("two weeks before", WEDNESDAY)
+    with pytest.raises(DateError) as caught:
+        read_date("2020-01-01", WEDNESDAY)
+    assert not isinstance(caught.value, UnreadableDate)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("two weeks", timedelta(weeks=2)),
+        ("two weeks before", timedelta(weeks=2)),
+        ("a day before", timedelta(days=1)),
+        ("three days prior", timedelta(days=3)),
+        ("a week in advance", timedelta(weeks=1)),
+        ("a couple of days", timedelta(days=2)),
+    ],
+)
+def test_lead_times_in_words(text, expected):
+    assert parse_duration(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("at 9am", (time(9, 0), None)),
+        ("9:30", (time(9, 30), None)),
+        ("at noon", (time(12, 0), None)),
+        ("in the morning", (time(9, 0), "I took in the morning as 09:00.")),
+        ("9 at night", (time(21, 0), None)),
+        ("at 3", (time(15, 0), "I took 3 as 15:00; say 3am if you meant the morning.")),
+        ("at 10", (time(10, 0), None)),
+        ("3", None),  # a bare number beside a date is not a time
+        ("soon", None),
+    ],
+)
+def test_time_phrases_beside_a_date(text, expected):
+    assert read_time_phrase(text) == expected

@@ -13,6 +13,8 @@ from bot.replies import MAX_CALLBACK, MAX_MESSAGE, Turn
 from bot.schema import Dialog, Step
 from bot.store import Store
 
+pytestmark = pytest.mark.both_backends  # every test on SQLite and on PostgreSQL
+
 counter = itertools.count()
 
 
@@ -103,8 +105,8 @@ def test_bad_typed_answers_are_re_asked(engine: Engine, kb: Knowledge, bad: str)
     assert "my suggestion" in (turn.replies[-1].title or "")
 
 
-def test_dialog_resumes_after_a_restart(tmp_path, kb: Knowledge):
-    path = tmp_path / "bot.db"
+def test_dialog_resumes_after_a_restart(store_location, kb: Knowledge):
+    path = store_location
     first = Engine(kb, Store(path))
     turn = first.handle("r1", "/degrees")
     turn = first.press("r1", button(turn, "a:", ":education:bach_health"))

@@ -10,6 +10,8 @@ from bot.engine import Engine
 from bot.knowledge import Knowledge
 from bot.reminders import views
 
+pytestmark = pytest.mark.both_backends  # the engine's rollback on SQLite and on PostgreSQL
+
 
 def test_a_fault_gets_the_apology_and_nothing_of_the_turn_is_saved(
     engine: Engine, kb: Knowledge, monkeypatch: pytest.MonkeyPatch, caplog

@@ -196,7 +196,7 @@ async def test_a_reminder_that_cannot_be_claimed_is_not_sent_until_it_can_be(
     monkeypatch.setattr(bot.telegram.send, "RETRY_DELAYS", (0.3, 0.3, 0.3, 0.3, 0.3))
     notification_id = await _due_now(running)
     store = running.engine.store
-    disk = FullFor(store.db, "UPDATE notifications SET state = ?", "sending")
+    disk = FullFor(store.db, "UPDATE notifications SET state = 'sending'")
     store.db = disk  # type: ignore[assignment]
     await reschedule(running)
     await settled(lambda: disk.failed >= 3, within=5)

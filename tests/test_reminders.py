@@ -9,8 +9,10 @@ import pytest
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge
-from bot.reminders.models import MAX_REMINDERS
+from bot.reminders.models import CLAIM_LEASE, MAX_REMINDERS
 from bot.store import Store
+
+pytestmark = pytest.mark.both_backends  # every test on SQLite and on PostgreSQL
 
 UTC = dt.UTC
 START = dt.datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -209,9 +211,16 @@ def test_guided_reminder_dialog(bot: Engine):
     turn = press("Done")
     turn = press("Every year")
     text = turn.plain()
+    assert "Reminder: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
+    assert "Save it?" in text and count(bot, "m") == 0, "nothing is stored before Save"
+    save = next(b.data for b in turn.buttons if b.label == "Save")
+    turn = bot.press("m", save)
+    text = turn.plain()
     assert "Saved: FACHE renewal" in text and "4 March 2027, 14:30 (UTC)" in text
     assert "1 week before" in text and "at the time" in text and "Repeats every year" in text
     assert len(fire_times(bot, "m")) == 2
+    again = bot.press("m", save)
+    assert "earlier conversation" in again.plain() and count(bot, "m") == 1
 
 
 def test_forget_deletes_reminders_too(bot: Engine):
@@ -229,8 +238,8 @@ def test_blocked_user_is_paused_and_resumed_when_they_write(bot: Engine, clock: 
     assert len(bot.reminders.pending()) == 3 and len(turn.notifications) == 3
 
 
-def test_reminder_survives_reopening_the_database(tmp_path, kb: Knowledge, clock: Clock):
-    path = tmp_path / "r.db"
+def test_reminder_survives_reopening_the_database(store_location, kb: Knowledge, clock: Clock):
+    path = store_location
     first = Engine(kb, Store(path), clock=clock)
     assert "Saved" in first.handle("q", "/remind 2027-03-14 CMM exam").plain()
     # no close(): as if the process were killed right after replying
@@ -304,8 +313,25 @@ def test_a_notification_is_claimed_by_one_sender_only(bot: Engine):
     assert bot.reminders.claim(first.id)
     assert not bot.reminders.claim(first.id), "a second sender gets nothing to send"
     assert first.id not in [n.id for n in bot.reminders.pending()]
-    assert bot.reminders.recover() == 1, "a claim left by a dead process goes back to pending"
+    assert [n.id for n in bot.reminders.recover()] == [first.id], (
+        "a claim left by a dead process goes back to pending"
+    )
     assert first.id in [n.id for n in bot.reminders.pending()]
+
+
+def test_on_a_shared_store_a_claim_is_taken_back_only_when_its_lease_ran_out(
+    bot: Engine, clock: Clock
+):
+    """Several processes: one that starts must not take the claims of one that is sending."""
+    bot.handle("s", "/remind 2027-03-14 CMM exam")
+    first = bot.reminders.pending()[0]
+    assert bot.reminders.claim(first.id)
+    clock.now += CLAIM_LEASE - 1
+    assert bot.reminders.recover(expired_only=True) == [], "its owner may still be sending"
+    assert not bot.reminders.claim(first.id)
+    clock.now += 2  # the owner was killed: nobody renewed or finished the claim
+    assert [n.id for n in bot.reminders.recover(expired_only=True)] == [first.id]
+    assert bot.reminders.claim(first.id), "now another sender may take it"
 
 
 def test_a_set_up_that_skipped_its_date_says_so_not_a_python_error(bot: Engine):
@@ -325,7 +351,7 @@ def test_a_reminder_names_a_credential_as_the_documents_do(bot: Engine):
     for step in ("Certified Nursing Home Administrator", "Exam"):
         turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
     turn = bot.handle("n", "2027-05-03")
-    for step in ("09:00", "At the time", "Done", "No, just once"):
+    for step in ("09:00", "At the time", "Done", "No, just once", "Save"):
         turn = bot.press("n", next(b.data for b in turn.buttons if b.label.endswith(step)))
     assert "Saved: Certified Nursing Home Administrator (CNHA) exam" in turn.plain()
     listed = bot.handle("n", "/reminders").plain()

@@ -1,26 +1,37 @@
-"""The SQLite store: durable, migrated, and clear about files it cannot use."""
+"""The store: durable, migrated, clear about databases it cannot use (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from botprocess import bot_env, run_to_exit
+from pgserver import PgServer
 
+from bot import pgstore
 from bot.store import MIGRATIONS, Store, StoreError, User
 
+TOKEN = "123456789:" + "A" * 35
 
-def test_state_survives_reopening(tmp_path):
-    path = tmp_path / "bot.db"
-    store = Store(path)
+
+@pytest.mark.both_backends
+def test_state_survives_reopening(store_location: str, backend: str):
+    store = Store(store_location)
     store.save(User("42", profile={"years": "y3_7"}, context={"topic": "cert_fache"}))
     store.close()
-    again = Store(path)
+    again = Store(store_location)
     user = again.user("42")
     assert user.profile == {"years": "y3_7"} and user.context == {"topic": "cert_fache"}
-    assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    if backend == "sqlite":
+        assert again.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert again.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    else:
+        assert isinstance(again.db, pgstore.PgConnection)
+        assert again.db.schema_version == len(pgstore.MIGRATIONS) == len(MIGRATIONS)
+    again.close()
 
 
 def test_a_save_is_on_disk_before_it_returns(tmp_path):
@@ -68,8 +79,8 @@ def test_locked_database_names_the_path(tmp_path):
         holder.close()
 
 
-def test_export_and_forget(tmp_path):
-    store = Store(tmp_path / "bot.db")
+@pytest.mark.both_backends
+def test_export_and_forget(store: Store):
     store.save(User("5", profile={"setting": "hospital"}))
     store.record_feedback("5", "cert_fache", helpful=False)
     store.record_unanswered("5", "how do i become a pilot", "off_topic")
@@ -81,6 +92,50 @@ def test_export_and_forget(tmp_path):
     empty = store.export("5")
     assert empty["profile"] == {} and empty["feedback"] == []
     assert empty["unanswered_questions"] == [] and empty["reminders"] == []
+
+
+def test_several_processes_share_a_postgresql_store(pg_server: PgServer, store_location: str):
+    """What one bot process writes, another sees at once; none excludes the others."""
+    del store_location  # (SQLite's own file: unused; one SQLite file serves one process)
+    first = Store(pg_server.url(), exclusive=True)
+    second = Store(pg_server.url(), exclusive=True)
+    try:
+        assert first.shared and second.shared
+        first.save(User("shared-1", profile={"role": "nurse"}))
+        assert second.user("shared-1").profile == {"role": "nurse"}
+        with second.transaction():
+            assert second.claim_update(777_001)
+        assert not first.claim_update(777_001), "an update handled by one is handled by all"
+    finally:
+        first.forget("shared-1")
+        first.close()
+        second.close()
+
+
+@pytest.mark.parametrize("problem", ["wrong password", "no server"])
+def test_a_postgresql_url_that_cannot_be_used_stops_run(
+    pg_server: PgServer, tmp_path: Path, problem: str
+):
+    """`run` exits 2 at start with one line naming the server, never the password."""
+    if problem == "wrong password":
+        url, reason = pg_server.url(password="Hunter2-not-it"), "password authentication failed"
+    else:
+        url = f"postgresql://careerbot:Hunter2-not-it@127.0.0.1:{pgserver_free_port()}/careerbot"
+        reason = "Connection refused"
+    env = bot_env(tmp_path / "unused.db", CAREERBOT_DB=url, TELEGRAM_BOT_TOKEN=TOKEN)
+    proc = run_to_exit(env, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("careerbot: postgresql://careerbot:***@")
+    assert reason in lines[0]
+    assert "Hunter2" not in proc.stderr + proc.stdout
+
+
+def pgserver_free_port() -> int:
+    """A port nothing listens on (the server is certainly not there)."""
+    from pgserver import free_port
+
+    return free_port()
 
 
 def test_dialog_rows_written_before_the_model_still_load(tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from botapi import DEFAULT_TOKEN, BotApiStandIn, Call
+from pgserver import PgServer, fresh_schema
 from telegram import Chat, Message, Update, User
 from telegram.ext import Application
 
@@ -92,7 +93,9 @@ def timedelta_periods(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @asynccontextmanager
-async def bot_on_stand_in(kb: Knowledge, db: Path, rate_limit: int) -> AsyncIterator[Running]:
+async def bot_on_stand_in(
+    kb: Knowledge, db: Path | str, rate_limit: int, data_dir: Path | None = None
+) -> AsyncIterator[Running]:
     """The real Application polling a fresh stand-in, with its store in ``db``."""
     async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
         settings = Settings(
@@ -101,6 +104,7 @@ async def bot_on_stand_in(kb: Knowledge, db: Path, rate_limit: int) -> AsyncIter
             db_path=db,
             admin_ids=frozenset({ADMIN}),
             rate_limit=rate_limit,
+            data_dir=data_dir,
         )
         engine = Engine(kb, Store(settings.db_path))
         try:
@@ -478,3 +482,68 @@ async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running
     assert len(_reminder_calls(running)) == 1
     assert _state(running, earlier.id) == "sent" and _state(running, later.id) == "pending"
     assert [j.name for j in job_queue.jobs() if j.name == f"n{later.id}"] == [f"n{later.id}"]
+
+
+@pytest.mark.both_backends
+async def test_reload_on_one_process_reaches_the_others(
+    kb: Knowledge, store_location: str, backend: str, data_copy: Path, monkeypatch
+):
+    """Two bot processes on one PostgreSQL store: /reload sent to one, both serve the new data.
+    (On SQLite one process serves a file: there is no other to tell, and it does not poll.)"""
+    monkeypatch.setattr("bot.telegram.app.RELOAD_POLL", 0.3)
+    old = "Median salary of a medical and health services manager"
+    async with (
+        bot_on_stand_in(kb, store_location, 30, data_copy) as first,
+        bot_on_stand_in(kb, store_location, 30, data_copy) as second,
+    ):
+        pay = data_copy / "knowledge" / "pay.yaml"
+        pay.write_text(pay.read_text().replace(old, "Median pay, as the sources give it"))
+        [reloaded] = await first.say("/reload", user=ADMIN)
+        assert (reloaded.text or "").startswith("Reloaded.")
+        [answer] = await first.say("salary?")
+        assert "Median pay, as the sources give it" in (answer.text or "")
+        polls = [j for j in second.app.job_queue.jobs() if j.name == "follow_reloads"]
+        if backend == "sqlite":
+            assert polls == []
+            return
+        deadline = time.monotonic() + 30
+        while second.app.bot_data["services"].data_version != 1:
+            assert time.monotonic() < deadline, "the second process never followed the reload"
+            await asyncio.sleep(0.2)
+        [answer] = await second.say("salary?")
+        assert "Median pay, as the sources give it" in (answer.text or "")
+
+
+async def test_the_database_going_away_and_coming_back(
+    kb: Knowledge, pg_server: PgServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL stops under a running bot: a question gets the apology, the reminder due
+    meanwhile waits, and once the server is back the bot answers and sends it, once."""
+    with fresh_schema(pg_server) as url:
+        async with bot_on_stand_in(kb, url, rate_limit=30) as running:
+            [saved] = await running.say("/remind 2027-03-14 CMM exam")
+            assert "Saved" in (saved.text or "")
+            first = running.engine.reminders.pending()[0]
+            running.engine.store.db.execute(
+                "UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time() + 3, first.id)
+            )
+            await reschedule(running)
+            pg_server.stop()
+            try:
+                [sorry] = await running.say("salary?")
+                assert sorry.text == kb.responses["error"].text
+                caplog.clear()  # the engine logged that failure, as it should: expected here
+                await asyncio.sleep(4)  # the reminder falls due while the server is away
+                assert not [c for c in running.api.sent if "⏰" in (c.text or "")]
+            finally:
+                pg_server.start()
+            start = len(running.api.sent)
+            call = await running.api.wait_for(
+                lambda c: c.ok and "⏰" in (c.text or ""), start=0, timeout=30
+            )
+            assert call.chat_id == USER and "CMM exam" in (call.text or "")
+            [answer] = await running.say("salary?")
+            assert "Median salary" in (answer.text or "")
+            await running.quiet(start)
+            assert _state(running, first.id) == "sent"
+            assert len([c for c in running.api.sent if c.ok and "⏰" in (c.text or "")]) == 1

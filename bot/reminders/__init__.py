@@ -7,6 +7,8 @@
 | ``repository.py`` | all reminder SQL, through the store's error mapping |
 | ``views.py`` | the reply text: confirmations, the list, the reminder message |
 | ``service.py`` | ``Reminders``, what channels call on ``engine.reminders`` |
+| ``request.py`` | a reminder request in plain words read into slots (pure) |
+| ``setup.py`` | a request or ``/remind`` through its questions and one confirmation to Save |
 | ``commands.py`` | ``/remind``, ``/reminders``, ``/timezone`` and their buttons, for the engine |
 
 This package's ``__init__`` exports only the models (the notification type itself is in

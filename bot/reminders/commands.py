@@ -13,13 +13,27 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import dates
-from bot.buttons import DeleteReminder, Done, ListReminders, Snooze, StartDialog, ZoneChoice
+from bot.buttons import (
+    ChangeWhen,
+    DeleteReminder,
+    Done,
+    EditDraft,
+    ListReminders,
+    PickDate,
+    RenameReminder,
+    SaveReminder,
+    SetZone,
+    Snooze,
+    ZoneChoice,
+)
+from bot.dialogs import DialogRunner
 from bot.errors import UserError
 from bot.features import Feature
 from bot.knowledge import Knowledge
 from bot.reminders import rules, views
-from bot.reminders.models import DEFAULT_TIME, KINDS, AlreadyDone, ReminderError
+from bot.reminders.models import DEFAULT_TIME, AlreadyDone
 from bot.reminders.service import Reminders
+from bot.reminders.setup import ReminderSetup, zone_of
 from bot.replies import Button, Reply, Turn
 from bot.schema import Step
 from bot.store import User
@@ -36,7 +50,6 @@ class _Match(Protocol):
 class Understands(Protocol):
     """What the reminders need of the matcher: words, and which intent a title names."""
 
-    def normalize(self, text: str) -> list[str]: ...
     def match(self, text: str) -> _Match: ...
 
 
@@ -50,13 +63,16 @@ class ReminderCommands:
         texts: Texts,
         reader: Understands,
         clock: Callable[[], float],
+        dialogs: DialogRunner,
     ) -> None:
-        """Save through ``reminders``; ``reader`` tells which credential a title names."""
+        """Save through ``reminders``; ``reader`` tells which credential a title names;
+        ``dialogs`` runs the set-up and change dialogs."""
         self.reminders = reminders
         self.kb = kb
         self.texts = texts
         self.reader = reader
         self.clock = clock
+        self.setup = ReminderSetup(reminders, kb, texts, dialogs, clock)
 
     def feature(self) -> Feature:
         """Everything this module registers with the engine."""
@@ -69,9 +85,21 @@ class ReminderCommands:
                 Snooze: self.snooze,
                 Done: self.done,
                 ZoneChoice: self.zone_choice,
+                SetZone: lambda user, pressed: self.timezone(user, pressed.zone),
+                SaveReminder: self.setup.save,
+                EditDraft: self.setup.edit,
+                PickDate: self.setup.pick_date,
+                ChangeWhen: self.setup.change_when,
+                RenameReminder: self.setup.rename,
             },
-            validators={"date": self.valid_date, "time": valid_time, "text": valid_title},
-            actions={"reminder": self.from_dialog},
+            validators={"date": self.setup.valid_date, "time": valid_time, "text": valid_title},
+            actions={
+                "reminder": self.setup.confirm,
+                "reminder_when": self.setup.changed_when,
+                "reminder_rename": self.setup.renamed,
+            },
+            prompts={"date": self.setup.prompt_date},
+            reads=self.setup.read,
             on_return=lambda user: self.reminders.resume_user(user.id),
         )
 
@@ -111,9 +139,8 @@ class ReminderCommands:
 
     def _credential_of(self, title: str) -> tuple[str | None, str]:
         """The certification a reminder's title names (if any) and the kind of date it is."""
-        words = set(self.reader.normalize(title))
-        kinds = self.kb.lexicon.reminder_kinds
-        kind = next((k for k, named in kinds.items() if words & set(named)), "other")
+        reader = self.setup.reader
+        kind = (reader.kind_of(title) if reader else None) or "other"
         match = self.reader.match(title) if title else None
         entry = None
         if match and match.intent and match.intent.startswith("cert_") and match.score >= 0.5:
@@ -128,7 +155,12 @@ class ReminderCommands:
         """``/timezone [zone]``: say the zone, or set it and offer to move older reminders."""
         if not arg:
             return Turn([self.texts.response("timezone_help", zone=zone_of(user))], matched=True)
-        zone = dates.parse_zone(arg)  # a DateError is the reply
+        try:
+            zone = dates.parse_zone(arg)
+        except dates.DateError as exc:  # "Did you mean America/New_York?" with a button for it
+            suggested = dates.suggest_zones(arg) if len(arg) <= dates.MAX_ZONE_NAME else []
+            buttons = [Button(f"Set {z}", SetZone(zone=z).pack()) for z in suggested]
+            return Turn([Reply(str(exc), buttons=buttons)], matched=True)
         user.tz = zone.key
         now = dt.datetime.fromtimestamp(self.clock(), zone)
         replies = [self.texts.response("timezone_set", zone=zone.key, now=f"{now:%H:%M}")]
@@ -187,52 +219,6 @@ class ReminderCommands:
         moment = dt.datetime.fromtimestamp(snoozed.fire_at, ZoneInfo(zone_of(user)))
         reply = self.texts.response("snoozed", at=f"{moment:%d %b %H:%M}")
         return Turn([reply], matched=True, notifications=[snoozed])
-
-    # --- the guided dialog --------------------------------------------------------------------
-
-    def valid_date(self, user: User, step: Step, text: str) -> tuple[str, str | None]:
-        """A typed date, read in the user's zone's today."""
-        parsed = dates.parse_date(text, self._today(user))
-        return parsed.date.isoformat(), parsed.note
-
-    def from_dialog(self, user: User, slots: dict[str, str]) -> Turn:
-        """The end of the reminder set-up dialog: save the reminder it describes."""
-        entry = self.kb.entries.get(slots.get("credential", ""))
-        kind = slots.get("kind", "other")
-        title = slots.get("credential", "")
-        if entry:
-            name = entry.short or rules.short_name(entry.title)
-            title = f"{name} {KINDS.get(kind, '')}".strip()
-        at = slots.get("time", "")
-        leads = [rules.lead_minutes(v) for v in slots.get("leads", "d0").split(",") if v]
-        try:
-            saved = self.reminders.save(
-                user.id,
-                title,
-                _slot_date(slots),
-                dt.time.fromisoformat(at) if ":" in at else DEFAULT_TIME,
-                zone_of(user),
-                kind=kind if kind in KINDS else "other",
-                entry=entry.id if entry else None,
-                leads=leads,
-                repeat=slots.get("repeat", "none"),
-            )
-        except UserError as exc:
-            again = Button("Try again", StartDialog(dialog="remind_setup").pack())
-            return Turn([Reply(f"I could not save that reminder: {exc}", buttons=[again])])
-        return Turn([views.saved(saved)], matched=True, notifications=saved.notifications)
-
-
-def zone_of(user: User) -> str:
-    """The user's time zone; UTC until they set one."""
-    return user.tz or "UTC"
-
-
-def _slot_date(slots: dict[str, str]) -> dt.date:
-    try:
-        return dt.date.fromisoformat(slots.get("date", ""))
-    except ValueError:  # only the date step fills it, always as ISO: a run that skipped it
-        raise ReminderError("it has no date. Please start again and type one.") from None
 
 
 def valid_time(user: User, step: Step, text: str) -> tuple[str, str | None]:

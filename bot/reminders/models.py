@@ -16,6 +16,7 @@ from bot.errors import UserError
 from bot.notifications import Notification as Notification  # a reminder's, named here too
 
 MAX_REMINDERS = 50
+CLAIM_LEASE = 120.0  # seconds a claim to send a notification holds (Notifications.claim)
 MAX_TITLE = 200
 KINDS = {"exam": "exam", "renewal": "renewal", "ceu": "CEU deadline", "other": "reminder"}
 REPEATS = {"none": "", "yearly": "every year", "monthly": "every month"}

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.reminders import rules
 from bot.reminders.models import (
+    CLAIM_LEASE,
     MAX_REMINDERS,
     SNOOZE,
     AlreadyDone,
@@ -98,9 +99,19 @@ class Notifications:
         """Take a pending notification for sending (committed first); False if it is not pending.
 
         A claimed notification is sent by whoever claimed it and by no one else; it goes back to
-        pending with :meth:`release` when the send fails, or at start-up after a crash.
+        pending with :meth:`release` when the send fails, or with :meth:`recover` after a crash.
+        The claim holds for ``CLAIM_LEASE`` seconds: on a store several processes share, one
+        left by a process that was killed is taken back by another once it has expired.
         """
-        return self._set_state(notification_id, "pending", "sending") == 1
+        with self.store.transaction():
+            return (
+                self.store.execute(
+                    """UPDATE notifications SET state = 'sending', claimed_until = ?
+                       WHERE id = ? AND state = 'pending'""",
+                    (self.clock() + CLAIM_LEASE, notification_id),
+                ).rowcount
+                == 1
+            )
 
     def release(self, notification_id: int) -> None:
         """Put a claimed notification back to pending (its send failed and will be retried)."""
@@ -113,12 +124,22 @@ class Notifications:
                 (new, notification_id, old),
             ).rowcount
 
-    def recover(self) -> int:
-        """At start-up: notifications claimed by a process that died go back to pending."""
+    def recover(self, expired_only: bool = False) -> list[Notification]:
+        """Claims left by a process that died go back to pending; return those notifications.
+
+        At start-up on SQLite every claim is such a one (the file serves one process). With
+        ``expired_only`` (a store shared by several processes) only claims whose lease has run
+        out: the others belong to a process that may be sending right now.
+        """
         with self.store.transaction():
-            return self.store.execute(
-                "UPDATE notifications SET state = 'pending' WHERE state = 'sending'"
-            ).rowcount
+            rows = self.store.execute(
+                """UPDATE notifications SET state = 'pending', claimed_until = NULL
+                   WHERE state = 'sending' AND (? = 0 OR claimed_until IS NULL
+                   OR claimed_until < ?) RETURNING id""",
+                (int(expired_only), self.clock()),
+            ).fetchall()
+        found = [self.notification(int(i)) for (i,) in rows]
+        return [n for n in found if n is not None]
 
     def pause_user(self, user_id: str) -> None:
         """Hold a user's notifications (they blocked the bot); nothing is deleted."""
@@ -274,6 +295,57 @@ class ReminderRepository(Notifications):
                         (rules.moved_fire_at(reminder, day, lead, now), notification_id),
                     )
         return len(ids), [n for i in ids for n in self.of_reminder(i)]
+
+    def owned(self, user_id: str, reminder_id: int) -> Reminder | None:
+        """One of the user's unfinished reminders; None for another's (a forged id), a gone one."""
+        reminder = self.get(reminder_id)
+        if reminder is None or reminder.user_id != user_id:
+            return None
+        row = self.store.execute("SELECT state FROM reminders WHERE id = ?", (reminder_id,))
+        return reminder if row.fetchone()[0] != "done" else None
+
+    def reschedule(
+        self, user_id: str, reminder_id: int, day: dt.date, at: dt.time
+    ) -> Saved | None:
+        """Move one of the user's reminders to ``day`` at ``at`` (in its zone), its messages
+        recomputed in the same commit; None if it is not theirs. A repeat counts from ``day``.
+
+        The messages still to come are cancelled (kept as rows, like those a "Done" ends) and
+        the new ones inserted; one already being sent is left to finish.
+        """
+        reminder = self.owned(user_id, reminder_id)
+        if reminder is None:
+            return None
+        moved = replace(reminder, day=day, at=at, first_day=day)
+        now = self.clock()
+        if moved.event().timestamp() <= now:
+            raise ReminderError("That moment is already in the past. Pick a future date or time.")
+        with self.store.transaction():
+            self.store.execute(
+                """UPDATE reminders SET local_date = ?, first_date = ?, local_time = ?,
+                   state = 'active' WHERE id = ? AND user_id = ?""",
+                (day.isoformat(), day.isoformat(), f"{at:%H:%M}", reminder_id, user_id),
+            )
+            self.store.execute(
+                """UPDATE notifications SET state = 'cancelled' WHERE reminder_id = ?
+                   AND user_id = ? AND state IN ('pending', 'paused')""",
+                (reminder_id, user_id),
+            )
+            scheduled = self.add(moved, day, now)
+        return Saved(moved, scheduled, self.of_reminder(reminder_id))
+
+    def rename(self, user_id: str, reminder_id: int, title: str) -> Reminder | None:
+        """Give one of the user's reminders a new title; None if it is not theirs."""
+        reminder = self.owned(user_id, reminder_id)
+        if reminder is None:
+            return None
+        title = rules.clean_title(title, reminder.kind, reminder.repeat)
+        with self.store.transaction():
+            self.store.execute(
+                "UPDATE reminders SET title = ? WHERE id = ? AND user_id = ?",
+                (title, reminder_id, user_id),
+            )
+        return replace(reminder, title=title)
 
     def delete(self, user_id: str, reminder_id: int) -> bool:
         """Delete one of the user's reminders and its notifications; False if not theirs."""

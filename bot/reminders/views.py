@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from bot.buttons import DeleteReminder, Done, ListReminders, Snooze
+from bot.buttons import ChangeWhen, DeleteReminder, Done, ListReminders, RenameReminder, Snooze
 from bot.dates import describe_lead
 from bot.knowledge import Knowledge
 from bot.reminders.models import KINDS, REPEATS, Notification, Reminder, Saved
@@ -14,8 +14,9 @@ from bot.replies import Button, Reply, short
 MY_REMINDERS = Button("My reminders", ListReminders().pack())
 
 
-def saved(result: Saved) -> Reply:
-    """The confirmation of a saved reminder: when, and each message it will send."""
+def saved(result: Saved, heading: str = "Saved") -> Reply:
+    """The confirmation of a saved (or changed: ``heading``) reminder: when, and each message
+    it will send."""
     reminder = result.reminder
     if result.duplicate:
         return Reply(
@@ -25,7 +26,7 @@ def saved(result: Saved) -> Reply:
             buttons=[MY_REMINDERS],
         )
     zone = ZoneInfo(reminder.tz)
-    lines = [f"Saved: {reminder.title} ({KINDS[reminder.kind]})", f"When: {reminder.when()}"]
+    lines = [f"{heading}: {reminder.title} ({KINDS[reminder.kind]})", f"When: {reminder.when()}"]
     if reminder.tz == "UTC":
         lines.append("Your time zone is UTC until you set yours, e.g. /timezone Europe/Berlin")
     lines.append("I'll message you:")
@@ -41,11 +42,12 @@ def saved(result: Saved) -> Reply:
         lines.append(f"(Skipped, already past: {gone}.)")
     if reminder.repeat != "none":
         lines.append(f"Repeats {REPEATS[reminder.repeat]}.")
-    return Reply("\n".join(lines), title="Reminder saved", buttons=[MY_REMINDERS])
+    title = "Reminder saved" if heading == "Saved" else f"Reminder {heading.lower()}"
+    return Reply("\n".join(lines), title=title, buttons=[MY_REMINDERS])
 
 
 def listing(upcoming: list[tuple[Reminder, float | None]]) -> Reply:
-    """The user's upcoming reminders, each with a delete button."""
+    """The user's upcoming reminders, each with change, rename and delete buttons."""
     if not upcoming:
         return Reply(
             "You have no reminders. Set one with /remind, or in one line: "
@@ -61,9 +63,37 @@ def listing(upcoming: list[tuple[Reminder, float | None]]) -> Reply:
             extra = f"; next message {moment:%d %b %Y %H:%M}"
         repeat = f", {REPEATS[reminder.repeat]}" if reminder.repeat != "none" else ""
         lines.append(f"{n}. {reminder.title}: {reminder.when()}{repeat}{extra}")
-        delete = DeleteReminder(reminder=reminder.id).pack()
-        buttons.append(Button(short(f"Delete {n}. {reminder.title}"), delete))
+        buttons += [
+            Button(short(f"Change date/time {n}."), ChangeWhen(reminder=reminder.id).pack()),
+            Button(short(f"Rename {n}."), RenameReminder(reminder=reminder.id).pack()),
+            Button(
+                short(f"Delete {n}. {reminder.title}"), DeleteReminder(reminder=reminder.id).pack()
+            ),
+        ]
     return Reply("\n".join(lines), title="Your reminders", buttons=buttons)
+
+
+def draft(
+    title: str,
+    kind: str,
+    when: str,
+    leads: list[int],
+    repeat: str,
+    notes: list[str],
+    buttons: list[Button],
+) -> Reply:
+    """The one confirmation before a reminder is stored: what it will be, and Save / Change."""
+    lines = [f"Reminder: {title} ({KINDS[kind]})", f"When: {when}"]
+    if leads:
+        said = ", ".join(
+            describe_lead(dt.timedelta(minutes=m)) for m in sorted(leads, reverse=True)
+        )
+        lines.append(f"I'll message you: {said}")
+    if repeat in REPEATS and repeat != "none":
+        lines.append(f"Repeats {REPEATS[repeat]}.")
+    lines += notes
+    lines.append("Save it?")
+    return Reply("\n".join(lines), title="New reminder", buttons=buttons)
 
 
 def message(

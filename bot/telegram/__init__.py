@@ -2,7 +2,8 @@
 
 Layers, bottom first (a module imports only those below it): ``context`` (the services and the
 typed callback context), ``http`` (the aiohttp client), ``render``, ``send`` (the one send
-policy), ``delivery`` and ``outbox``, ``handlers``; ``app`` only wires them and nothing imports it.
+policy), ``delivery`` and ``photos`` (charts as Telegram photos), ``outbox``, ``handlers``;
+``app`` only wires them and nothing imports it.
 """
 
 import os

@@ -74,6 +74,7 @@ POOL_TIMEOUT = 30.0
 DAY = 86400.0
 START_TRIES = 4  # tries to reach the Bot API at start-up (getMe) before giving up
 START_BACKOFF = 1.0  # seconds before the second try; doubled before each one after
+RELOAD_POLL = 10.0  # seconds between looks at the shared data version (a /reload elsewhere)
 
 NEW = filters.UpdateType.MESSAGE  # edited messages are ignored
 HANDLERS: list[BaseHandler[Update, BotContext, None]] = [  # tried in this order
@@ -127,9 +128,15 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
         log.warning(
             "setMyCommands failed (%s); serving without the command menu", redact(str(exc))
         )
-    services_of(application).engine.store.prune_updates()
+    svc = services_of(application)
+    svc.engine.store.prune_updates()
+    svc.data_version = svc.engine.store.data_version()
     job_queue = application.job_queue
     if job_queue is not None:
+        if svc.engine.store.shared:  # several processes: follow each other's /reload
+            job_queue.run_repeating(
+                handlers.follow_reloads, interval=RELOAD_POLL, first=RELOAD_POLL
+            )
         job_queue.run_repeating(handlers.prune_updates, interval=DAY, first=DAY)
         job_queue.run_repeating(settle, interval=SETTLE_EVERY, first=SETTLE_EVERY)
         job_queue.run_once(resend_owed, when=0, data=0.0)  # everything owed from before

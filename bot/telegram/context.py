@@ -15,11 +15,22 @@ from typing import Any, TypeAlias
 
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
+from bot.charts import Pictures, cache_folder
 from bot.config import Settings
 from bot.engine import Engine
 
 MAX_SENDS = 8  # reminder messages on their way at once (see delivery)
 _KEY = "services"
+
+
+@dataclass
+class Photos:
+    """The charts' pictures: the drawn files, one upload at a time per chart version, and the
+    versions whose failure was already logged (see ``photos``)."""
+
+    pictures: Pictures
+    uploads: dict[str, asyncio.Lock] = field(default_factory=dict)
+    failing: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -35,6 +46,12 @@ class Services:
     # reminders whose "sent" mark / whose release the store could not commit yet (a full disk)
     unrecorded_sent: set[int] = field(default_factory=set)
     unrecorded_released: set[int] = field(default_factory=set)
+    data_version: int = 0  # the store's data version this process serves (follow_reloads)
+    photos: Photos = field(init=False)
+
+    def __post_init__(self) -> None:
+        folder = cache_folder(self.engine.store.path)  # charts/ beside the database
+        self.photos = Photos(Pictures(self.engine.kb, folder))
 
 
 BotData: TypeAlias = dict[str, Services]

@@ -32,7 +32,7 @@ from telegram.ext import Application, Job, JobQueue
 
 from bot.config import redact
 from bot.reminders import Notification
-from bot.store import StoreError
+from bot.store import DB_ERRORS, StoreError
 from bot.telegram.context import BotContext, Services, services_of
 from bot.telegram.render import render
 from bot.telegram.send import chat_gone, retry_delay, with_retries
@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
 RECORD_EVERY = 5.0  # seconds between attempts to record sends the store could not take
+RECLAIM_EVERY = 30.0  # seconds between looks for expired claims (shared stores only)
+STORE_RETRY = 5.0  # seconds before trying again while the store cannot be used
 
 
 def schedule(
@@ -93,9 +95,12 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("reminders need python-telegram-bot's job-queue extra")
-    recovered = reminders.recover()  # claimed by a process that died before sending: resend
+    shared = services_of(application).engine.store.shared
+    # claimed by a process that died before sending: resend (on a shared store, only claims
+    # whose lease ran out; the reclaim job takes the others back when theirs do)
+    recovered = reminders.recover(expired_only=shared)
     if recovered:
-        log.info("%d reminder messages were being sent when the bot stopped", recovered)
+        log.info("%d reminder messages were being sent when a bot stopped", len(recovered))
     now = time.time()
     soon = reminders.pending(until=now + HORIZON)
     reminders.drain()
@@ -106,6 +111,25 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
     if not job_queue.get_jobs_by_name("record"):
         job_queue.run_repeating(record, interval=RECORD_EVERY, first=RECORD_EVERY, name="record")
+    if shared and not job_queue.get_jobs_by_name("reclaim"):
+        job_queue.run_repeating(
+            reclaim, interval=RECLAIM_EVERY, first=RECLAIM_EVERY, name="reclaim"
+        )
+
+
+async def reclaim(context: BotContext) -> None:
+    """On a shared store: send what a process that was killed had claimed, once its lease ran
+    out (the claim's owner may be alive and sending until then)."""
+    if context.job_queue is None:
+        return
+    try:
+        taken = context.services.engine.reminders.recover(expired_only=True)
+    except (StoreError, *DB_ERRORS) as exc:
+        log.warning("could not look for expired claims: %s", exc)
+        return
+    if taken:
+        log.info("%d reminder messages left by a stopped bot are sent again", len(taken))
+        schedule(context.job_queue, taken, moved=True)
 
 
 async def refill(context: BotContext) -> None:
@@ -123,19 +147,22 @@ async def deliver(context: BotContext) -> None:
     svc = context.services
     async with svc.reminder_sends:
         reminders = svc.engine.reminders
-        notification = reminders.notification(notification_id)
-        if notification is None:
-            return  # sent, done, deleted or paused meanwhile, or another job is sending it now
-        if notification.fire_at > time.time() + 1:
-            return  # moved later (a time-zone change): its new job, or the refill, sends it
         try:
-            claimed = reminders.claim(notification_id)
-        except StoreError as exc:  # nothing is sent that cannot be recorded (the store logged why)
+            notification = reminders.notification(notification_id)
+            if notification is None:
+                return  # sent, done, deleted or paused meanwhile, or another job is sending it
+            if notification.fire_at > time.time() + 1:
+                return  # moved later (a time-zone change): its new job, or the refill, sends it
+            if not reminders.claim(notification_id):
+                return  # claimed by another sender between the two reads
+        except (StoreError, *DB_ERRORS) as exc:  # nothing is sent that cannot be recorded
+            if not isinstance(exc, StoreError):  # a StoreError was logged by the store
+                log.warning("reminder %s waits for the store: %s", notification_id, exc)
             if context.job_queue is not None:
-                _job(context.job_queue, notification_id, attempt + 1, retry_delay(exc, attempt))
+                # not a failed send: the same attempt again, soon (at most STORE_RETRY)
+                delay = min(retry_delay(exc, attempt), STORE_RETRY)
+                _job(context.job_queue, notification_id, attempt, delay)
             return
-        if not claimed:
-            return  # claimed by another sender between the two reads
         await _send(context, svc, notification, attempt)
 
 
@@ -164,7 +191,7 @@ async def _send(
         return
     try:
         reminders.mark_sent(notification.id)
-    except StoreError:  # sent but not recorded: keep it claimed and record it later
+    except (StoreError, *DB_ERRORS):  # sent but not recorded: kept claimed, recorded later
         svc.unrecorded_sent.add(notification.id)
         return
     schedule_new(context.job_queue, svc)
@@ -180,7 +207,7 @@ def _failed(
         log.warning("reminder %s not sent (%s); retrying", notification_id, redact(str(exc)))
     try:
         svc.engine.reminders.release(notification_id)
-    except StoreError:  # still claimed: released (and retried) once the store writes again
+    except (StoreError, *DB_ERRORS):  # still claimed: released and retried once it writes
         svc.unrecorded_released.add(notification_id)
         return
     if context.job_queue is not None:
@@ -203,7 +230,7 @@ async def record(context: BotContext) -> None:
             released.discard(notification_id)
             if context.job_queue is not None:
                 _job(context.job_queue, notification_id, 1, 0.0)
-    except StoreError:
+    except (StoreError, *DB_ERRORS):
         return  # still cannot write; the next run tries again
     finally:
         schedule_new(context.job_queue, svc)

@@ -108,7 +108,30 @@ def reload_data(svc: Services) -> str:
         listed = "\n".join(str(p) for p in problems[:30])
         return f"Not reloaded: {len(problems)} problem(s); still serving the old data.\n{listed}"
     svc.engine.swap(kb)
+    try:  # the other processes of a shared store follow (follow_reloads)
+        svc.data_version = svc.engine.store.bump_data_version()
+    except StoreError as exc:
+        log.warning("reloaded here, but could not tell the other processes: %s", exc)
     return f"Reloaded. {kb.summary()}"
+
+
+async def follow_reloads(context: BotContext) -> None:
+    """Serve the new data when another process of the same store was sent ``/reload``."""
+    svc = context.services
+    try:
+        version = svc.engine.store.data_version()
+    except StoreError as exc:
+        log.warning("could not read the data version: %s", exc)
+        return
+    if version == svc.data_version:
+        return
+    svc.data_version = version  # tried once per /reload, even if the data does not validate
+    kb, problems = check(svc.settings.data_dir or default_data_dir())
+    if problems:
+        log.warning("another process reloaded; here %d problem(s), old data kept", len(problems))
+        return
+    svc.engine.swap(kb)
+    log.info("reloaded the data after another process's /reload (version %d)", version)
 
 
 async def button(update: Update, context: BotContext) -> None:

