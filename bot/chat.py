@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from bot.charts import Pictures, cache_folder
 from bot.config import Settings
@@ -34,6 +35,7 @@ def render(turn: Turn, pictures: Pictures | None = None) -> tuple[str, list[Butt
 def run_chat(settings: Settings) -> int:
     """Talk with the bot on stdin/stdout until EOF."""
     engine = Engine(load(settings.data_dir), Store(settings.db_path))
+    tolerant_streams()
     pictures = Pictures(engine.kb, cache_folder(settings.db_path))
     interactive = sys.stdin.isatty()
     print(
@@ -49,8 +51,30 @@ def run_chat(settings: Settings) -> int:
             return 0
         choice = line.strip()
         if choice.isascii() and choice.isdigit() and 1 <= int(choice) <= len(buttons):
-            turn = engine.press(USER, buttons[int(choice) - 1].data)
+            turn = answer_line(engine, engine.press, USER, buttons[int(choice) - 1].data)
         else:
-            turn = engine.handle(USER, line)
+            turn = answer_line(engine, engine.handle, USER, line)
         text, buttons = render(turn, pictures)
         print(text)
+
+
+def tolerant_streams() -> None:
+    """Read undecodable input bytes as U+FFFD and never fail to print: one odd line in a
+    terminal or a pipe gets the reply any odd text gets, instead of ending the command."""
+    for stream in (sys.stdin, sys.stdout):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
+
+
+def answer_line(engine: Engine, answer: Callable[[str, str], Turn], user: str, text: str) -> Turn:
+    """``answer(user, text)``, or the apology a Telegram user gets when it fails: one bad line
+    never ends ``chat`` or ``ask`` (the cause goes to stderr in one line)."""
+    try:
+        return answer(user, text)
+    except Exception as exc:
+        print(
+            f"careerbot: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return Turn([engine.response("error")])

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.charts import cache_folder
 from bot.config import ConfigError, Settings, redact
 from bot.knowledge import check, default_data_dir, load
-from bot.replies import Turn
+from bot.replies import Turn, valid_text
 from bot.store import StoreError
 from bot.understanding import ModelError
 
@@ -96,14 +96,17 @@ def ask_command(
     """Answer each question as the first message of a fresh user; pictures are drawn into
     ``charts`` (by default the folder beside the default database)."""
     from bot.charts import Pictures
+    from bot.chat import answer_line, tolerant_streams
     from bot.engine import Engine
     from bot.store import Store
 
     engine = Engine(load(data_dir), Store(":memory:"))
     pictures = Pictures(engine.kb, charts or cache_folder(":memory:"))
+    tolerant_streams()
     lines: Iterable[str] = questions or (line.rstrip("\n") for line in sys.stdin)
-    for n, question in enumerate(lines):
-        turn = engine.handle(f"ask-{n}", question)
+    for n, asked in enumerate(lines):
+        question = valid_text(asked)
+        turn = answer_line(engine, engine.handle, f"ask-{n}", question)
         drawn = [str(p) for p in map(pictures.path, turn.images) if p is not None]
         if as_json:
             print(json.dumps(turn_json(question, turn, drawn), ensure_ascii=False), flush=True)

@@ -28,8 +28,8 @@ from bot.knowledge import Knowledge
 from bot.notifications import Notification
 from bot.reminders.commands import ReminderCommands
 from bot.reminders.service import Reminders
-from bot.replies import Reply, Turn, dump_replies, short
-from bot.store import Store, User
+from bot.replies import Reply, Turn, dump_replies, short, valid_text
+from bot.store import Store, StoreError, User
 from bot.texts import Texts
 from bot.understanding import Matcher, build_matcher
 
@@ -105,7 +105,7 @@ class Engine:
         With ``chat``, the replies are also stored in that transaction as owed to that chat
         (``Turn.owed``), for a channel that settles them once delivered (the outbox).
         """
-        text = text.strip()
+        text = valid_text(text).strip()  # odd bytes get the reply any odd text gets
         if text.startswith("/"):
             return self._once(user_id, update_id, lambda u: self._command(u, text, private), chat)
         return self._once(user_id, update_id, lambda user: self._text(user, text, private), chat)
@@ -123,6 +123,7 @@ class Engine:
         The data is untrusted (any client can send any string): it only ever acts on the
         presser's own rows, and buttons on personal data work only in the private chat.
         """
+        data = valid_text(data)
         return self._once(user_id, update_id, lambda user: self._press(user, data, private), chat)
 
     def _once(
@@ -150,6 +151,8 @@ class Engine:
                     self.store.save(user)
                 if chat is not None and turn.replies:
                     turn.owed = self.store.owe(user_id, chat, dump_replies(turn.replies))
+        except StoreError:  # the store has logged why, once per outage
+            return Turn([self.texts.response("error")])
         except Exception:
             log.exception("could not answer user %s; nothing of it was saved", user_id)
             return Turn([self.texts.response("error")])

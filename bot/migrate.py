@@ -13,11 +13,12 @@ import sys
 
 from bot.store import Store, StoreError
 
-# parents before children (notifications refer to reminders)
+# parents before children (notifications refer to reminders, asked_by to asked)
 TABLES: dict[str, tuple[str, ...]] = {
     "users": ("id", "created", "profile", "context", "dialog", "tz", "active"),
     "feedback": ("user_id", "entry", "helpful", "at"),
-    "unanswered": ("id", "user_id", "text", "outcome", "at"),
+    "asked": ("key", "text", "outcome", "count", "last"),
+    "asked_by": ("key", "user_id", "n"),
     "reminders": (
         "id", "user_id", "title", "kind", "entry", "local_date", "local_time", "tz", "leads",
         "repeat", "state", "created", "first_date",

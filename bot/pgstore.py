@@ -27,7 +27,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 # tables whose rows get a generated id the callers want back (``cursor.lastrowid``)
-GENERATED_IDS = frozenset({"unanswered", "reminders", "notifications", "outbox"})
+GENERATED_IDS = frozenset({"reminders", "notifications", "outbox"})
 _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
 _SCHEMA_LOCK = 4_207_194  # an advisory lock id: replicas starting together migrate one by one
 
@@ -127,6 +127,37 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     ALTER TABLE notifications ADD COLUMN claimed_until DOUBLE PRECISION;
     ALTER TABLE outbox ADD COLUMN claimed_until DOUBLE PRECISION;
+    """,
+    # 8: unanswered questions grouped (one row per question, ignoring case, with a count) and
+    # bounded; a group's text and outcome are its latest question's, as SQLite's bare columns
+    """
+    CREATE TABLE asked (
+        key TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last DOUBLE PRECISION NOT NULL
+    );
+    CREATE INDEX asked_rank ON asked (count, last);
+    CREATE TABLE asked_by (
+        key TEXT NOT NULL REFERENCES asked (key) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (key, user_id)
+    );
+    CREATE INDEX asked_by_user ON asked_by (user_id);
+    INSERT INTO asked (key, text, outcome, count, last)
+        SELECT lower(text), (array_agg(text ORDER BY at DESC))[1],
+               (array_agg(outcome ORDER BY at DESC))[1], count(*), max(at)
+        FROM unanswered
+        GROUP BY lower(text) ORDER BY count(*) DESC, max(at) DESC LIMIT 1000;
+    INSERT INTO asked_by (key, user_id, n)
+        SELECT key, user_id, n FROM (
+            SELECT lower(text) AS key, user_id, count(*) AS n,
+                   row_number() OVER (PARTITION BY lower(text) ORDER BY max(at) DESC) AS r
+            FROM unanswered GROUP BY lower(text), user_id) AS per_user
+        WHERE r <= 10 AND key IN (SELECT key FROM asked);
+    DROP TABLE unanswered;
     """,
 ]
 

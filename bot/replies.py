@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -88,6 +89,15 @@ def short(label: str, limit: int = MAX_LABEL) -> str:
         return label
     cut = label[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:(-")
     return cut + "…"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` with every lone surrogate (from undecodable bytes or a broken escape) as U+FFFD,
+    so that it can be stored, matched and printed as UTF-8 like any other text."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def utf16_len(text: str) -> int:

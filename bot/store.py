@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -122,7 +123,47 @@ MIGRATIONS: list[str] = [
     ALTER TABLE notifications ADD COLUMN claimed_until REAL;
     ALTER TABLE outbox ADD COLUMN claimed_until REAL;
     """,
+    # 8: unanswered questions grouped (one row per question, ignoring case, with a count) and
+    # bounded (MAX_UNANSWERED questions, MAX_ASKERS linked users each, for /export and /forget)
+    """
+    CREATE TABLE asked (
+        key TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last REAL NOT NULL
+    );
+    CREATE INDEX asked_rank ON asked (count, last);
+    CREATE TABLE asked_by (
+        key TEXT NOT NULL REFERENCES asked (key) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (key, user_id)
+    );
+    CREATE INDEX asked_by_user ON asked_by (user_id);
+    INSERT INTO asked (key, text, outcome, count, last)
+        SELECT lower(text), text, outcome, count(*), max(at) FROM unanswered
+        GROUP BY lower(text) ORDER BY count(*) DESC, max(at) DESC LIMIT 1000;
+    INSERT INTO asked_by (key, user_id, n)
+        SELECT key, user_id, n FROM (
+            SELECT lower(text) AS key, user_id, count(*) AS n,
+                   row_number() OVER (PARTITION BY lower(text) ORDER BY max(at) DESC) AS r
+            FROM unanswered GROUP BY lower(text), user_id)
+        WHERE r <= 10 AND key IN (SELECT key FROM asked);
+    DROP TABLE unanswered;
+    """,
 ]
+
+# The unanswered-question log for /report is bounded: at most this many distinct questions
+# (the least asked, then the oldest, make room), each linked to at most MAX_ASKERS users (a
+# question beyond that is counted, not linked: it is no longer one person's words).
+MAX_UNANSWERED = 1000
+MAX_ASKERS = 10
+# A write that fails is logged once; it is logged again only after writes have succeeded with
+# no failure for this many seconds (a full disk lets some small writes through meanwhile).
+RECOVERED_AFTER = 30.0
+
+log = logging.getLogger(__name__)
 
 
 REMINDER_FIELDS = ("title", "kind", "date", "time", "timezone", "repeat", "state")
@@ -135,7 +176,11 @@ DB_ERRORS = (sqlite3.Error, psycopg.Error)
 
 
 class StoreError(Exception):
-    """The database cannot be used; the message is one line naming the file."""
+    """The database cannot be used; the message is one line naming the file.
+
+    A write failure has been logged by the store already (once per outage, see
+    :data:`RECOVERED_AFTER`), so a handler need not log it again.
+    """
 
 
 @dataclass
@@ -167,6 +212,8 @@ class Store:
         self.path = str(path)  # for messages: a URL's password is replaced below
         self.clock = clock
         self._lock: Any = None
+        self._failing_since: float | None = None  # monotonic time of the first failed write
+        self._last_failure = 0.0
         self.db: sqlite3.Connection | pgstore.PgConnection
         if pgstore.is_url(self.path):
             url, self.path = self.path, pgstore.safe_url(self.path)
@@ -220,7 +267,8 @@ class Store:
     def transaction(self) -> Iterator[sqlite3.Connection | pgstore.PgConnection]:
         """Group writes: all of them are committed together when the block ends, or none.
 
-        Nested blocks join the outer one, so a caller can make several steps one commit.
+        Nested blocks join the outer one, so a caller can make several steps one commit. Any
+        SQLite error in the block or at the commit comes out as :class:`StoreError`.
         """
         if self.db.in_transaction:
             yield self.db
@@ -228,25 +276,78 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except DB_ERRORS as exc:
-            raise StoreError(f"{self.path}: cannot write ({exc})") from None
+            raise self._failed("cannot write", exc) from None
         try:
             yield self.db
+        except DB_ERRORS as exc:
+            self._rollback()
+            raise self._failed("write failed", exc) from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         try:
             self.db.execute("COMMIT")
         except DB_ERRORS as exc:
+            self._rollback()
+            raise self._failed("commit failed", exc) from None
+        self._succeeded()
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, unless SQLite has already done so (after SQLITE_FULL,
+        SQLITE_IOERR or SQLITE_NOMEM it rolls back by itself, and a ROLLBACK would then fail
+        with "no transaction is active", hiding the real error). PostgreSQL's connection
+        keeps a failed transaction open until its ROLLBACK, so there it is always run."""
+        if not self.db.in_transaction:
+            return
+        try:
             self.db.execute("ROLLBACK")
-            raise StoreError(f"{self.path}: commit failed ({exc})") from None
+        except DB_ERRORS as exc:  # the original error is the one worth raising
+            log.warning("%s: rollback failed (%s)", self.path, exc)
+
+    def _failed(self, what: str, exc: Exception) -> StoreError:
+        """The error to raise for a failed write; logged once per outage, in one line."""
+        full = (
+            getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or getattr(exc, "sqlstate", None) == "53100"  # PostgreSQL's disk_full
+        )
+        message = f"{self.path}: {'database full' if full else what} ({exc})"
+        now = time.monotonic()
+        self._last_failure = now
+        if self._failing_since is None:
+            self._failing_since = now
+            if full:
+                log.error(
+                    "database full: %s cannot be written (%s); nothing that needs a write is "
+                    "done or sent until there is space again",
+                    self.path,
+                    exc,
+                )
+            else:
+                log.error("database error: %s: %s (%s)", self.path, what, exc)
+        return StoreError(message)
+
+    def _succeeded(self) -> None:
+        """A write committed: after a quiet spell with no failure, the outage is over."""
+        if self._failing_since is None:
+            return
+        if time.monotonic() - self._last_failure >= RECOVERED_AFTER:
+            log.warning(
+                "database %s: writes succeed again (failing for %.0f s)",
+                self.path,
+                self._last_failure - self._failing_since,
+            )
+            self._failing_since = None
 
     def execute(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor | pgstore.PgCursor:
         """Run one statement; a failure is a :class:`StoreError` naming the file."""
+        writes = not sql.lstrip().upper().startswith("SELECT")
         try:
-            return self.db.execute(sql, args)
+            cursor = self.db.execute(sql, args)
         except DB_ERRORS as exc:
-            what = "read" if sql.lstrip().upper().startswith("SELECT") else "write"
-            raise StoreError(f"{self.path}: {what} failed ({exc})") from None
+            raise self._failed(f"{'write' if writes else 'read'} failed", exc) from None
+        if writes and not self.db.in_transaction:
+            self._succeeded()
+        return cursor
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         self.execute(sql, args)
@@ -382,11 +483,44 @@ class Store:
         self._write("UPDATE users SET active = ? WHERE id = ?", (int(active), user_id))
 
     def record_unanswered(self, user_id: str, text: str, outcome: str) -> None:
-        """Remember a question the bot could not answer with confidence, for curators."""
-        self._write(
-            "INSERT INTO unanswered (user_id, text, outcome, at) VALUES (?, ?, ?, ?)",
-            (user_id, text[:500], outcome, self.clock()),
-        )
+        """Count a question the bot could not answer with confidence, for curators (/report).
+
+        Identical questions (ignoring case) share one row with a count; at most
+        :data:`MAX_UNANSWERED` rows are kept (a new question replaces the least asked, oldest).
+        """
+        text, now = text[:500], self.clock()
+        with self.transaction() as db:
+            grouped = db.execute(
+                """UPDATE asked SET count = count + 1, text = ?, outcome = ?, last = ?
+                   WHERE key = lower(?)""",
+                (text, outcome, now, text),
+            ).rowcount
+            if not grouped:
+                # counted here, not in LIMIT: SQLite's max(0, n) is not PostgreSQL's
+                excess = db.execute("SELECT count(*) FROM asked").fetchone()[0] - (
+                    MAX_UNANSWERED - 1
+                )
+                if excess > 0:
+                    db.execute(
+                        """DELETE FROM asked WHERE key IN (SELECT key FROM asked
+                           ORDER BY count, last LIMIT ?)""",
+                        (excess,),
+                    )
+                db.execute(
+                    """INSERT INTO asked (key, text, outcome, count, last)
+                       VALUES (lower(?), ?, ?, 1, ?)""",
+                    (text, text, outcome, now),
+                )
+            linked = db.execute(
+                "UPDATE asked_by SET n = n + 1 WHERE key = lower(?) AND user_id = ?",
+                (text, user_id),
+            ).rowcount
+            if not linked:
+                db.execute(
+                    """INSERT INTO asked_by (key, user_id, n) SELECT lower(?), ?, 1
+                       WHERE (SELECT count(*) FROM asked_by WHERE key = lower(?)) < ?""",
+                    (text, user_id, text, MAX_ASKERS),
+                )
 
     def record_feedback(self, user_id: str, entry: str, helpful: bool) -> None:
         """Remember whether an answer helped (one vote per user and entry; the last one counts)."""
@@ -398,11 +532,10 @@ class Store:
         )
 
     def top_unanswered(self, limit: int = 10) -> list[tuple[str, int]]:
-        """The most frequent questions the bot could not answer, with their counts."""
+        """The most frequent questions the bot could not answer (lowercased, as grouped), with
+        their counts."""
         rows = self.db.execute(
-            """SELECT lower(text), count(*) AS n FROM unanswered GROUP BY lower(text)
-               ORDER BY n DESC, max(at) DESC LIMIT ?""",
-            (limit,),
+            "SELECT key, count FROM asked ORDER BY count DESC, last DESC LIMIT ?", (limit,)
         ).fetchall()
         return [(str(text), int(n)) for text, n in rows]
 
@@ -447,7 +580,9 @@ class Store:
             "unanswered_questions": [
                 t
                 for (t,) in self.db.execute(
-                    "SELECT text FROM unanswered WHERE user_id = ? ORDER BY at", (user_id,)
+                    """SELECT a.text FROM asked_by b JOIN asked a ON a.key = b.key
+                       WHERE b.user_id = ? ORDER BY a.last""",
+                    (user_id,),
                 )
             ],
         }
@@ -474,9 +609,19 @@ class Store:
                 ("reminders", "user_id"),
                 ("users", "id"),
                 ("feedback", "user_id"),
-                ("unanswered", "user_id"),
             ):
                 db.execute(f"DELETE FROM {table} WHERE {column} = ?", (user_id,))
+            # their questions: uncounted, and gone unless someone else asked the same
+            db.execute(
+                """UPDATE asked SET count = count - (SELECT n FROM asked_by b
+                   WHERE b.key = asked.key AND b.user_id = ?)
+                   WHERE key IN (SELECT key FROM asked_by WHERE user_id = ?)""",
+                (user_id, user_id),
+            )
+            db.execute("DELETE FROM asked_by WHERE user_id = ?", (user_id,))
+            db.execute(
+                "DELETE FROM asked WHERE count <= 0 OR key NOT IN (SELECT key FROM asked_by)"
+            )
 
     def data_version(self) -> int:
         """How many times the served data was reloaded, by any process of this store."""

@@ -143,6 +143,7 @@ async def test_webhook_mode_checks_the_secret_token(tmp_path):
             hook = await api.wait_for(method="setWebhook", timeout=60)
             assert hook.params["url"] == "https://bot.example.invalid/hook"
             assert hook.params["secret_token"] == "s3cret-token-0123456789"
+            assert hook.params["allowed_updates"] == ["message", "callback_query"]
             update = {
                 "update_id": 1,
                 "message": {

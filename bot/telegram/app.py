@@ -6,15 +6,16 @@ lives in the modules below it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -26,7 +27,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.config import Settings, webhook_problem
+from bot.config import Settings, redact, webhook_problem
 from bot.engine import Engine
 from bot.knowledge import DataError, load
 from bot.logs import setup_logging
@@ -44,7 +45,9 @@ from bot.telegram.delivery import schedule_all
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.order import PerUserOrder
 from bot.telegram.outbox import RESEND_EVERY, SETTLE_EVERY, resend_owed, settle, settle_now
-from bot.telegram.send import Pacing, with_retries
+from bot.telegram.polling import TolerantBot
+from bot.telegram.ptb_memory import NoPersistenceApplication
+from bot.telegram.send import Pacing
 from bot.telegram.webhook import limit_webhook_requests
 
 log = logging.getLogger(__name__)
@@ -69,6 +72,8 @@ MAX_CONCURRENT_UPDATES = 64
 CONNECTION_POOL_SIZE = 8
 POOL_TIMEOUT = 30.0
 DAY = 86400.0
+START_TRIES = 4  # tries to reach the Bot API at start-up (getMe) before giving up
+START_BACKOFF = 1.0  # seconds before the second try; doubled before each one after
 RELOAD_POLL = 10.0  # seconds between looks at the shared data version (a /reload elsewhere)
 
 NEW = filters.UpdateType.MESSAGE  # edited messages are ignored
@@ -79,25 +84,30 @@ HANDLERS: list[BaseHandler[Update, BotContext, None]] = [  # tried in this order
     MessageHandler(NEW & ~filters.TEXT, handlers.not_text),
     CallbackQueryHandler(handlers.button),
 ]
+# the update types HANDLERS take: Telegram sends no others (edits, reactions, member changes)
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY]
 
 
 def build_application(settings: Settings, engine: Engine) -> BotApplication:
     """The python-telegram-bot Application with every handler, in the order they are tried."""
     if settings.token is None:
         raise ValueError("build_application needs settings with a token")
+    bot = TolerantBot(
+        settings.token.get_secret_value(),
+        base_url=settings.api_base_url,
+        defaults=Defaults(parse_mode=ParseMode.HTML),
+        request=AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT),
+        get_updates_request=AiohttpRequest(1),
+        rate_limiter=Pacing(settings.rate_limit) if settings.rate_limit > 0 else None,
+    )
     builder = (
         ApplicationBuilder()
-        .token(settings.token.get_secret_value())
-        .base_url(settings.api_base_url)
+        .application_class(NoPersistenceApplication)
+        .bot(bot)
         .context_types(CONTEXT_TYPES)
-        .defaults(Defaults(parse_mode=ParseMode.HTML))
         .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
-        .request(AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT))
-        .get_updates_request(AiohttpRequest(1))
         .post_init(post_init)
     )
-    if settings.rate_limit > 0:
-        builder = builder.rate_limiter(Pacing(settings.rate_limit))  # type: ignore[arg-type]
     app: BotApplication = builder.build()  # type: ignore[assignment]
     attach(app, Services(engine, settings))
     app.add_handlers(HANDLERS)
@@ -106,9 +116,18 @@ def build_application(settings: Settings, engine: Engine) -> BotApplication:
 
 
 async def post_init(application: Application) -> None:  # type: ignore[type-arg]
-    """Register the public commands with Telegram and schedule the jobs and pending reminders."""
+    """Register the public commands with Telegram and schedule the jobs and pending reminders.
+
+    The command menu is cosmetic: if Telegram (or a Bot API server that lacks the method) refuses
+    it, that is logged once and the bot serves anyway.
+    """
     commands = [BotCommand(c, d) for c, d in PUBLIC_COMMANDS]
-    await with_retries(partial(application.bot.set_my_commands, commands))
+    try:
+        await application.bot.set_my_commands(commands)
+    except TelegramError as exc:
+        log.warning(
+            "setMyCommands failed (%s); serving without the command menu", redact(str(exc))
+        )
     svc = services_of(application)
     svc.engine.store.prune_updates()
     svc.data_version = svc.engine.store.data_version()
@@ -136,7 +155,7 @@ async def polling(app: BotApplication) -> AsyncIterator[BotApplication]:
     await app.start()
     if app.updater is None:
         raise RuntimeError("polling needs an application with an updater")
-    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    await app.updater.start_polling(poll_interval=0, timeout=1, allowed_updates=ALLOWED_UPDATES)
     try:
         yield app
     finally:
@@ -167,6 +186,14 @@ def run_command(settings: Settings) -> int:
         return 1
     app = build_application(settings, engine)
     log.info("careerbot starting (%s)", "webhook" if settings.webhook_url else "long polling")
+    loop = asyncio.new_event_loop()  # run_polling/run_webhook go on in this loop
+    asyncio.set_event_loop(loop)
+    problem = loop.run_until_complete(connect(app, settings))
+    if problem:
+        loop.close()
+        store.close()
+        print(f"careerbot: {problem}", file=sys.stderr)
+        return 2
     if settings.webhook_url:
         limit_webhook_requests()
         app.run_webhook(
@@ -175,11 +202,37 @@ def run_command(settings: Settings) -> int:
             url_path=urlparse(settings.webhook_url).path.lstrip("/"),  # as a proxy forwards it
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret,
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=ALLOWED_UPDATES,
         )
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=ALLOWED_UPDATES)
     settle_now(services_of(app))
     engine.store.close()
     log.info("careerbot stopped")
     return 0
+
+
+async def connect(app: BotApplication, settings: Settings) -> str | None:
+    """Initialize ``app`` (its getMe checks the token); None, or the one-line reason it cannot
+    start. Network failures are tried again with a growing wait, logged; a refused token is not.
+    On failure the HTTP sessions are closed again."""
+    problem = ""
+    for attempt in range(1, START_TRIES + 1):
+        try:
+            await app.initialize()
+            return None
+        except InvalidToken:
+            problem = "Telegram rejected the token (TELEGRAM_BOT_TOKEN): 401 Unauthorized"
+            break
+        except NetworkError as exc:  # refused, unreachable, timed out, 5xx
+            problem = f"cannot reach the Bot API at {settings.api_base_url} ({redact(str(exc))})"
+            if attempt == START_TRIES:
+                break
+            wait = START_BACKOFF * 2 ** (attempt - 1)
+            log.warning("%s; trying again in %.0f s", problem, wait)
+            await asyncio.sleep(wait)
+        except TelegramError as exc:
+            problem = f"the Bot API at {settings.api_base_url} refused getMe ({redact(str(exc))})"
+            break
+    await app.bot.shutdown()
+    return problem

@@ -43,6 +43,9 @@ class Services:
     settled: list[int] = field(default_factory=list)  # outbox rows delivered, not yet forgotten
     reminder_sends: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(MAX_SENDS))
     online_since: float = field(default_factory=time.time)  # reminders due before it are late
+    # reminders whose "sent" mark / whose release the store could not commit yet (a full disk)
+    unrecorded_sent: set[int] = field(default_factory=set)
+    unrecorded_released: set[int] = field(default_factory=set)
     data_version: int = 0  # the store's data version this process serves (follow_reloads)
     photos: Photos = field(init=False)
 

@@ -12,6 +12,12 @@ tried again later.
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
 that were in flight then (at most ``MAX_SENDS``).
+
+A store that cannot write (a full disk) stops delivery instead of repeating it: a claim that
+cannot be committed sends nothing and is retried later; a message Telegram accepted whose "sent"
+mark cannot be committed is remembered in memory (``Services.unrecorded_sent``) and marked every
+``RECORD_EVERY`` seconds until the store writes again, so it is never sent a second time (unless
+the process dies before that: then it goes out once more after the restart, as above).
 """
 
 from __future__ import annotations
@@ -29,14 +35,15 @@ from bot.reminders import Notification
 from bot.store import DB_ERRORS, StoreError
 from bot.telegram.context import BotContext, Services, services_of
 from bot.telegram.render import render
-from bot.telegram.send import retry_delay, with_retries
+from bot.telegram.send import chat_gone, retry_delay, with_retries
 
 log = logging.getLogger(__name__)
 
 HORIZON = 3600.0  # seconds ahead that notifications are held as jobs
 REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is ever missed
+RECORD_EVERY = 5.0  # seconds between attempts to record sends the store could not take
 RECLAIM_EVERY = 30.0  # seconds between looks for expired claims (shared stores only)
-STORE_RETRY = 5.0  # seconds before trying again while the store (a database server) is away
+STORE_RETRY = 5.0  # seconds before trying again while the store cannot be used
 
 
 def schedule(
@@ -102,6 +109,8 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
     if not job_queue.get_jobs_by_name("refill"):
         job_queue.run_repeating(refill, interval=REFILL_EVERY, first=REFILL_EVERY, name="refill")
+    if not job_queue.get_jobs_by_name("record"):
+        job_queue.run_repeating(record, interval=RECORD_EVERY, first=RECORD_EVERY, name="record")
     if shared and not job_queue.get_jobs_by_name("reclaim"):
         job_queue.run_repeating(
             reclaim, interval=RECLAIM_EVERY, first=RECLAIM_EVERY, name="reclaim"
@@ -146,10 +155,13 @@ async def deliver(context: BotContext) -> None:
                 return  # moved later (a time-zone change): its new job, or the refill, sends it
             if not reminders.claim(notification_id):
                 return  # claimed by another sender between the two reads
-        except (StoreError, *DB_ERRORS) as exc:  # nothing was sent: the same job again, later
-            log.warning("reminder %s waits for the store: %s", notification_id, exc)
+        except (StoreError, *DB_ERRORS) as exc:  # nothing is sent that cannot be recorded
+            if not isinstance(exc, StoreError):  # a StoreError was logged by the store
+                log.warning("reminder %s waits for the store: %s", notification_id, exc)
             if context.job_queue is not None:
-                _job(context.job_queue, notification_id, attempt, STORE_RETRY)
+                # not a failed send: the same attempt again, soon (at most STORE_RETRY)
+                delay = min(retry_delay(exc, attempt), STORE_RETRY)
+                _job(context.job_queue, notification_id, attempt, delay)
             return
         await _send(context, svc, notification, attempt)
 
@@ -165,40 +177,60 @@ async def _send(
             await with_retries(
                 partial(context.bot.send_message, chat_id, text, reply_markup=markup)
             )
-    except Forbidden:
-        log.info("user %s blocked the bot; holding their reminders", chat_id)
+    except (Forbidden, BadRequest) as exc:
+        if not chat_gone(exc):
+            _failed(context, svc, notification.id, attempt, exc)
+            return
+        # blocked, or the chat is gone (a deleted account): held until the user writes again
+        log.info("chat %s unreachable (%s); holding their reminders", chat_id, redact(str(exc)))
         reminders.pause_user(notification.user_id)
         svc.engine.store.set_active(notification.user_id, False)
         return
-    except (BadRequest, RetryAfter, NetworkError) as exc:  # NetworkError: timeouts too
-        if isinstance(exc, BadRequest):
-            log.error("reminder %s rejected by Telegram: %s", notification.id, redact(str(exc)))
-        elif not isinstance(exc, RetryAfter):
-            log.warning("reminder %s not sent (%s); retrying", notification.id, redact(str(exc)))
-        reminders.release(notification.id)  # give the claim back, and try again later
-        if context.job_queue is not None:
-            _job(context.job_queue, notification.id, attempt + 1, retry_delay(exc, attempt))
+    except (RetryAfter, NetworkError) as exc:  # NetworkError: timeouts too
+        _failed(context, svc, notification.id, attempt, exc)
         return
-    _mark_sent(context, svc, notification.id)
-
-
-def _mark_sent(context: BotContext, svc: Services, notification_id: int) -> None:
-    """Record that Telegram has the message; while the store is away, keep trying (sending it
-    again instead would be a duplicate)."""
     try:
-        svc.engine.reminders.mark_sent(notification_id)
-    except (StoreError, *DB_ERRORS) as exc:
-        log.warning(
-            "reminder %s was sent; recording it waits for the store: %s", notification_id, exc
-        )
-        job_queue: JobQueue[Any] | None = context.job_queue
-        if job_queue is not None:
-            job_queue.run_once(_mark_later, when=STORE_RETRY, data=notification_id)
+        reminders.mark_sent(notification.id)
+    except (StoreError, *DB_ERRORS):  # sent but not recorded: kept claimed, recorded later
+        svc.unrecorded_sent.add(notification.id)
         return
     schedule_new(context.job_queue, svc)
 
 
-async def _mark_later(context: BotContext) -> None:
-    """Try again to record a sent notification (see :func:`_mark_sent`)."""
-    if context.job is not None and isinstance(context.job.data, int):
-        _mark_sent(context, context.services, context.job.data)
+def _failed(
+    context: BotContext, svc: Services, notification_id: int, attempt: int, exc: Exception
+) -> None:
+    """A send that failed and may go through later: give the claim back and try again."""
+    if isinstance(exc, BadRequest):
+        log.error("reminder %s rejected by Telegram: %s", notification_id, redact(str(exc)))
+    elif not isinstance(exc, RetryAfter):
+        log.warning("reminder %s not sent (%s); retrying", notification_id, redact(str(exc)))
+    try:
+        svc.engine.reminders.release(notification_id)
+    except (StoreError, *DB_ERRORS):  # still claimed: released and retried once it writes
+        svc.unrecorded_released.add(notification_id)
+        return
+    if context.job_queue is not None:
+        _job(context.job_queue, notification_id, attempt + 1, retry_delay(exc, attempt))
+
+
+async def record(context: BotContext) -> None:
+    """Commit the marks that failed before (a full disk), now that the store may have room."""
+    svc = context.services
+    sent, released = svc.unrecorded_sent, svc.unrecorded_released
+    if not sent and not released:
+        return
+    reminders = svc.engine.reminders
+    try:
+        for notification_id in sorted(sent):
+            reminders.mark_sent(notification_id)
+            sent.discard(notification_id)
+        for notification_id in sorted(released):
+            reminders.release(notification_id)
+            released.discard(notification_id)
+            if context.job_queue is not None:
+                _job(context.job_queue, notification_id, 1, 0.0)
+    except (StoreError, *DB_ERRORS):
+        return  # still cannot write; the next run tries again
+    finally:
+        schedule_new(context.job_queue, svc)

@@ -161,7 +161,8 @@ async def not_text(update: Update, context: BotContext) -> None:
 
 async def on_error(update: object, context: BotContext) -> None:
     """Log the failure once and tell the user something went wrong; the bot goes on."""
-    log.error("update failed: %s", redact(repr(context.error)), exc_info=context.error)
+    if not isinstance(context.error, StoreError):  # the store logs its own, once per outage
+        log.error("update failed: %s", redact(repr(context.error)), exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
         apology = html(context.services.engine.response("error").text)
         try:

@@ -94,6 +94,14 @@ async def send_text(
     return None
 
 
+def chat_gone(error: Exception) -> bool:
+    """Whether a failed send means the chat cannot be reached at all: the user blocked the bot
+    (403) or the chat no longer exists (400 "chat not found": a deleted account)."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and "chat not found" in str(error).lower()
+
+
 def retry_delay(error: Exception, attempt: int) -> float:
     """Seconds before a reminder whose send failed ``attempt`` times is tried again."""
     if isinstance(error, RetryAfter):
