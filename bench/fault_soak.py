@@ -58,6 +58,7 @@ QUESTIONS = [
 ]
 TITLE = re.compile(r"Soak (\d{4})")
 ANSWER_WAIT = 120.0
+READ_TIMEOUT = 5.0  # the bot's read timeout (bot/telegram/http.py)
 
 
 def create_reminders(db: Path, count: int, start: float, span: float) -> dict[int, float]:
@@ -141,6 +142,7 @@ class Tally:
         self.answered = 0
         self.latencies: list[float] = []
         self.faults: Counter[str] = Counter()
+        self.missed: list[tuple[float, str]] = []  # (wall time, what was sent) unanswered
 
 
 async def user_loop(api: BotApiStandIn, user: int, tally: Tally, until: float) -> None:
@@ -151,24 +153,25 @@ async def user_loop(api: BotApiStandIn, user: int, tally: Tally, until: float) -
     while time.time() < until:
         start = len(api.sent)
         if buttons and rng.random() < 0.35:
-            button = rng.choice(buttons)
-            api.callback(user, button["callback_data"], on)
+            what = rng.choice(buttons)["callback_data"]
+            api.callback(user, what, on)
         elif rng.random() < 0.08:
-            api.text_message(
-                user, f"/remind 2027-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} CMM exam"
-            )
+            what = f"/remind 2027-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} CMM exam"
+            api.text_message(user, what)
         else:
-            api.text_message(user, rng.choice(QUESTIONS))
+            what = rng.choice(QUESTIONS)
+            api.text_message(user, what)
         tally.sent += 1
         t = time.monotonic()
         try:
             reply = await api.wait_for(
-                lambda c: c.ok and c.method in ("sendMessage", "sendDocument"),
+                lambda c: c.ok and c.method in ("sendMessage", "sendDocument", "sendPhoto"),
                 timeout=ANSWER_WAIT,
                 chat_id=user,
                 start=start,
             )
         except TimeoutError:
+            tally.missed.append((time.time() - ANSWER_WAIT, what))
             buttons = []
             continue
         tally.answered += 1
@@ -192,7 +195,7 @@ async def faults(api: BotApiStandIn, tally: Tally, until: float, seed: int) -> N
         elif kind == "drop":
             api.drop_next("sendMessage", times=rng.randint(1, 3))
         else:
-            api.delay("sendMessage", 7.0, times=1)  # past the bot's 5 s read timeout
+            api.delay("sendMessage", READ_TIMEOUT + 2, times=1)  # past the bot's read timeout
 
 
 def fill_disk(folder: Path, db: Path) -> Path:
@@ -254,11 +257,14 @@ async def soak(mount: Path, minutes: float, users: int, count: int) -> None:
         await asyncio.gather(*tasks)
         rc = await bot.stop()
         sends: dict[int, list[float]] = {}
+        timed_out: set[int] = set()  # reminders a send of which was answered past the timeout
         for c in api.sent:
             if c.ok and c.method == "sendMessage" and "⏰" in (c.text or ""):
                 found = TITLE.search(c.text or "")
                 if found:
                     sends.setdefault(int(found.group(1)), []).append(c.time)
+                    if c.held >= READ_TIMEOUT:
+                        timed_out.add(int(found.group(1)))
     with sqlite3.connect(db) as conn:
         owed = conn.execute("SELECT count(*) FROM outbox").fetchone()[0]
         states = Counter(s for (s,) in conn.execute("SELECT state FROM notifications"))
@@ -266,12 +272,14 @@ async def soak(mount: Path, minutes: float, users: int, count: int) -> None:
     log_text = log.read_text(errors="replace")
     counts = Counter(len(sends.get(i, [])) for i in due)
     mono_to_wall = time.time() - time.monotonic()
-    doubled_in_window = 0
-    for times in sends.values():
+    doubled_in_window = doubled_after_timeout = 0
+    for number, times in sends.items():
         if len(times) > 1:
             first, last = times[0] + mono_to_wall, times[-1] + mono_to_wall
             if any(first - 5 <= k <= last + 5 for k in bot.kills):
                 doubled_in_window += 1
+            elif number in timed_out:
+                doubled_after_timeout += 1
     doubled = sum(1 for t in sends.values() if len(t) > 1)
     print(
         f"fault soak: {minutes:g} min, {users} users, {count} reminders;",
@@ -289,6 +297,7 @@ async def soak(mount: Path, minutes: float, users: int, count: int) -> None:
                 ["sent once", counts.get(1, 0)],
                 ["sent twice or more", doubled],
                 ["  of which straddling a kill -9", doubled_in_window],
+                ["  of which resent after a timed-out send", doubled_after_timeout],
                 ["never sent", counts.get(0, 0)],
                 ["notification states at the end", dict(states)],
                 ["replies still owed at the end", owed],
@@ -299,6 +308,11 @@ async def soak(mount: Path, minutes: float, users: int, count: int) -> None:
             ],
         )
     )
+    if tally.missed:
+        kills = ", ".join(f"{k - start:.0f}" for k in bot.kills)
+        print(f"unanswered (s from start; kills at {kills}; disk full from {0.4 * duration:.0f}):")
+        for at, what in tally.missed:
+            print(f"  {at - start:7.1f}  {what}")
 
 
 def _lat(values: list[float]) -> str:

@@ -302,6 +302,7 @@ class Call:
     failed: bool = False
     result: Any = None
     error: str | None = None
+    held: float = 0.0  # seconds its answer was held back (``delay``): a client may time out
 
     @property
     def ok(self) -> bool:
@@ -879,16 +880,17 @@ class _Faults(_State):
                 return queue.popleft()
         return None
 
-    async def _maybe_delay(self, method: str) -> None:
+    async def _maybe_delay(self, method: str) -> float:
         rule = self._delays.get(method.lower())
         if rule is None:
-            return
+            return 0.0
         seconds, times = rule
         if times is not None:
             rule[1] = int(times) - 1
             if rule[1] <= 0:
                 del self._delays[method.lower()]
         await asyncio.sleep(float(seconds or 0))
+        return float(seconds or 0)
 
 
 class _Methods(_State):
@@ -1347,5 +1349,5 @@ class BotApiStandIn(_Updates, _Records, _Faults, _Photos):
             status, answer = exc.status, exc.body()
         self.sent.append(call)
         self._fire()
-        await self._maybe_delay(canonical)
+        call.held = await self._maybe_delay(canonical)
         return status, answer, drop
