@@ -11,7 +11,8 @@ rate limiter. A send that fails under the send policy (``send``) gives the claim
 tried again later.
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
-that were in flight then (at most ``MAX_SENDS``).
+that were in flight then (at most ``MAX_SENDS``), and a send that timed out waiting for the
+answer is tried again (Telegram may have it).
 
 A store that cannot write (a full disk) stops delivery instead of repeating it: a claim that
 cannot be committed sends nothing and is retried later; a message Telegram accepted whose "sent"
