@@ -159,6 +159,10 @@ MIGRATIONS: list[str] = [
         WHERE r <= 10 AND key IN (SELECT key FROM asked);
     DROP TABLE unanswered;
     """,
+    # 9: a send pace shared by the replicas (the next free moment to send a reminder message)
+    """
+    CREATE TABLE pacing (name TEXT PRIMARY KEY, next_at DOUBLE PRECISION NOT NULL);
+    """,
 ]
 
 
