@@ -105,6 +105,10 @@ class Result:
     reminder_rate: float = float("nan")  # first reminder arrival -> the kill (or the last)
     total_max: int = 0  # messages the stand-in received in one second, all kinds
     total_p99: float = float("nan")
+    over_cap: int = 0  # seconds in which the stand-in received more than the rate limit
+    seconds: int = 0  # seconds counted (first reminder arrival -> last)
+    per_second: list[int] = field(default_factory=list)  # every message, each second
+    chat_per_second: list[int] = field(default_factory=list)  # chat replies alone
     reminder_max: int = 0
     reminder_p99: float = float("nan")
     chat_posted: int = 0
@@ -115,11 +119,12 @@ class Result:
     extra: int = 0  # reply messages that came more than the script says
     reordered_users: int = 0  # users with every reply, not in order
     reordered_at: dict[int, int] = field(default_factory=dict)  # first step out of order: users
-    latency_p50: float = float("nan")
+    extra_at: dict[int, int] = field(default_factory=dict)  # step: replies that came twice
+    latency_p50: float = float("nan")  # ms, post -> the first reply message
     latency_p95: float = float("nan")
     latency_p99: float = float("nan")
     latency_max: float = float("nan")
-    ack_p50: float = float("nan")
+    ack_p50: float = float("nan")  # ms, post -> 200
     ack_p99: float = float("nan")
     redispatched: int = 0  # posts a replica did not take (down) and the next one did
     left_in_store: dict[str, int] = field(default_factory=dict)
@@ -443,6 +448,10 @@ def reminders(result: Result, got: Deliveries, kill_time: float) -> None:
     alone = per_second([t for t, _, _ in got.arrivals], first, last - 1)
     if total:
         result.total_max, result.total_p99 = max(total), percentile(total, 99)
+        result.over_cap = sum(1 for n in total if n > result.rate_limit)
+        result.seconds, result.per_second = len(total), total
+        chat_times = [t for log in got.chat_log.values() for t, _ in log]
+        result.chat_per_second = per_second(chat_times, first, last - 1)
         result.reminder_max, result.reminder_p99 = max(alone), percentile(alone, 99)
 
 
@@ -451,7 +460,7 @@ def chat(result: Result, plans: list[list[Step]], posts: list[Post], got: Delive
     result.redispatched = sum(1 for p in posts if p.tries > 1)
     acks = [p.acked - p.posted for p in posts if p.acked == p.acked]
     if acks:
-        result.ack_p50, result.ack_p99 = percentile(acks, 50), percentile(acks, 99)
+        result.ack_p50, result.ack_p99 = percentile(acks, 50) * 1e3, percentile(acks, 99) * 1e3
     by_user: dict[int, list[Post]] = {}
     for p in posts:
         by_user.setdefault(p.user, []).append(p)
@@ -469,6 +478,9 @@ def chat(result: Result, plans: list[list[Step]], posts: list[Post], got: Delive
             len(s.replies) for s in steps[len(mine) :]
         )  # never posted (the run stopped first) counts as never answered
         result.extra += sum(surplus.values())
+        for text in surplus:
+            step = next(k for k, s in enumerate(steps) if text in s.replies)
+            result.extra_at[step] = result.extra_at.get(step, 0) + surplus[text]
         if received == expected and len(mine) == len(steps):
             result.users_exact += 1
             at = 0
@@ -485,24 +497,25 @@ def chat(result: Result, plans: list[list[Step]], posts: list[Post], got: Delive
             )
             result.reordered_at[step] = result.reordered_at.get(step, 0) + 1
     if latencies:
-        result.latency_p50 = percentile(latencies, 50)
-        result.latency_p95 = percentile(latencies, 95)
-        result.latency_p99 = percentile(latencies, 99)
-        result.latency_max = max(latencies)
+        result.latency_p50 = percentile(latencies, 50) * 1e3
+        result.latency_p95 = percentile(latencies, 95) * 1e3
+        result.latency_p99 = percentile(latencies, 99) * 1e3
+        result.latency_max = max(latencies) * 1e3
 
 
 REMINDER_COLUMNS = {
     "backend": "backend", "replicas": "replicas", "reminders": "count", "never": "never",
     "once": "once", "twice": "twice", "3+": "more", "kill at": "killed_at",
     "unmarked": "unmarked_at_kill", "rate/s": "reminder_rate", "total max/s": "total_max",
-    "total p99": "total_p99", "rem. max/s": "reminder_max", "rem. p99": "reminder_p99",
+    "total p99": "total_p99", "s > cap": "over_cap", "of s": "seconds",
+    "rem. max/s": "reminder_max", "rem. p99": "reminder_p99",
 }  # fmt: skip
 CHAT_COLUMNS = {
     "backend": "backend", "users": "users", "posted": "chat_posted",
     "replies due": "chat_expected", "got": "chat_received", "exact users": "users_exact",
     "missing": "missing", "extra": "extra", "reordered": "reordered_users",
-    "p50 s": "latency_p50", "p95 s": "latency_p95", "p99 s": "latency_p99",
-    "max s": "latency_max", "ack p50": "ack_p50", "ack p99": "ack_p99",
+    "p50 ms": "latency_p50", "p95 ms": "latency_p95", "p99 ms": "latency_p99",
+    "max ms": "latency_max", "ack p50 ms": "ack_p50", "ack p99 ms": "ack_p99",
     "redispatched": "redispatched",
 }  # fmt: skip
 
@@ -517,7 +530,8 @@ def report(results: list[Result]) -> None:
             f"\n{r.backend}: started in {'+'.join(f'{s:g}' for s in r.ready_s)} s (the last: "
             f"the restart), reminders went out over {r.delivery_s:.0f} s, kill -9 -> all "
             f"delivered {r.kill_to_all_s:.0f} s; store at the end {r.left_in_store}; peak RSS "
-            f"{r.peak_mb} MB; first step out of order (step: users) {r.reordered_at}; "
+            f"{r.peak_mb} MB; first step out of order (step: users) {r.reordered_at}, replies "
+            f"twice (step: replies) {r.extra_at}; "
             f"{r.errors_logged} error lines logged; load average before "
             f"{r.load_before:.1f}; the run took {r.wall_s:.0f} s {'; '.join(r.notes)}"
         )
