@@ -91,8 +91,9 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
-def create_notifications(db: Path, count: int) -> None:
-    """One reminder for each of ``count`` users, made the way the bot makes them."""
+def create_notifications(db: Path | str, count: int) -> None:
+    """One reminder for each of ``count`` users, made the way the bot makes them (``db``: a
+    SQLite file or a ``postgresql://`` URL)."""
     from bot.knowledge import load
     from bot.reminders.service import Reminders
     from bot.store import Store
@@ -157,15 +158,21 @@ class Deliveries:
         self.first: dict[int, float] = {}
         self.other = 0
         self.chat: dict[int, float] = {}  # chat id -> first non-reminder message (time.time())
+        # every non-reminder message per chat, (time.time(), text); every message's time.time()
+        self.chat_log: dict[int, list[tuple[float, str]]] = {}
+        self.times: list[float] = []
         send_message = api._m_sendMessage
 
         def recorded(call: Any) -> Any:
             message = send_message(call)
             nid = _notification_id(call.params.get("reply_markup"))
             now = time.time()
+            self.times.append(now)
             if nid is None:
                 self.other += 1
-                self.chat.setdefault(int(message["chat"]["id"]), now)
+                chat = int(message["chat"]["id"])
+                self.chat.setdefault(chat, now)
+                self.chat_log.setdefault(chat, []).append((now, str(call.params.get("text"))))
             else:
                 late = "(Late:" in str(call.params.get("text", ""))
                 self.arrivals.append((now, nid, late))

@@ -29,6 +29,7 @@ URL_SCHEMES = ("postgresql://", "postgres://")
 # tables whose rows get a generated id the callers want back (``cursor.lastrowid``)
 GENERATED_IDS = frozenset({"reminders", "notifications", "outbox"})
 _INSERT = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+(\w+)", re.IGNORECASE)
+_PASSWORD = re.compile(r"^[a-z]+://[^/@:]*:([^@/]+)@", re.IGNORECASE)  # scheme://user:password@
 _SCHEMA_LOCK = 4_207_194  # an advisory lock id: replicas starting together migrate one by one
 
 # The same schema as the SQLite migrations in bot/store.py, version for version, in
@@ -159,6 +160,10 @@ MIGRATIONS: list[str] = [
         WHERE r <= 10 AND key IN (SELECT key FROM asked);
     DROP TABLE unanswered;
     """,
+    # 9: a send pace shared by the replicas (the next free moment to send a reminder message)
+    """
+    CREATE TABLE pacing (name TEXT PRIMARY KEY, next_at DOUBLE PRECISION NOT NULL);
+    """,
 ]
 
 
@@ -183,10 +188,12 @@ def safe_url(url: str) -> str:
 
 def hide_password(text: str, url: str) -> str:
     """``text`` (an error message) with the password of ``url`` masked, should it appear."""
+    text = text.replace(url, safe_url(url))  # libpq quotes a URL it cannot parse whole
     try:
         password = urlsplit(url).password
-    except ValueError:
-        password = None
+    except ValueError:  # a URL urllib cannot read (a bad host): the password as libpq reads it
+        found = _PASSWORD.match(url)
+        password = found.group(1) if found else None
     return text.replace(password, "***") if password else text
 
 

@@ -152,6 +152,11 @@ MIGRATIONS: list[str] = [
         WHERE r <= 10 AND key IN (SELECT key FROM asked);
     DROP TABLE unanswered;
     """,
+    # 9: a send pace shared by the processes of one store: the next free moment to send a
+    # reminder message at (so replicas together stay under the token's rate; Store.next_send_at)
+    """
+    CREATE TABLE pacing (name TEXT PRIMARY KEY, next_at REAL NOT NULL);
+    """,
 ]
 
 # The unanswered-question log for /report is bounded: at most this many distinct questions
@@ -622,6 +627,21 @@ class Store:
             db.execute(
                 "DELETE FROM asked WHERE count <= 0 OR key NOT IN (SELECT key FROM asked_by)"
             )
+
+    def next_send_at(self, name: str, now: float, interval: float) -> float:
+        """Reserve the next moment of the pace ``name``, shared by every process of this store:
+        ``now``, or ``interval`` seconds after the moment reserved last if that is later.
+
+        Run in the caller's transaction (a reminder's claim), the reservation is undone with it;
+        on PostgreSQL the pace's row is locked until then, so replicas reserve one at a time.
+        """
+        row = self.execute(
+            """INSERT INTO pacing (name, next_at) VALUES (?, ?)
+               ON CONFLICT (name) DO UPDATE SET next_at = CASE WHEN pacing.next_at > ?
+               THEN pacing.next_at ELSE ? END + ? RETURNING next_at""",
+            (name, now + interval, now, now, interval),
+        ).fetchone()
+        return float(row[0]) - interval
 
     def data_version(self) -> int:
         """How many times the served data was reloaded, by any process of this store."""

@@ -19,6 +19,7 @@ from pgserver import PgServer, free_port, fresh_schema
 from bot.engine import Engine
 from bot.knowledge import Knowledge
 from bot.store import Store
+from bot.telegram.render import render
 
 HOOK_SECRET = "replica-secret-0123456789"
 USERS = range(7000, 7030)  # each with a reminder whose messages are all due now
@@ -48,6 +49,27 @@ async def post(client: httpx.AsyncClient, port: int, body: dict[str, object]) ->
     raise AssertionError(f"nothing listens on {port}")
 
 
+def replies(api: BotApiStandIn, chat: int) -> list[str]:
+    """The texts the bot sent to ``chat``, in the order they arrived."""
+    return [
+        c.text or "" for c in api.sent if c.ok and c.chat_id == chat and c.method == "sendMessage"
+    ]
+
+
+def expected(kb: Knowledge, tmp_path: Path, questions: list[str]) -> list[str]:
+    """The replies a new user asking ``questions`` one after another gets, in order."""
+    engine = Engine(kb, Store(tmp_path / "expected.db"))
+    try:
+        return [
+            text
+            for question in questions
+            for reply in engine.handle("expected-user", question).replies
+            for text, _ in render(reply)
+        ]
+    finally:
+        engine.store.close()
+
+
 async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
     tmp_path: Path, kb: Knowledge, pg_server: PgServer
 ) -> None:
@@ -72,6 +94,12 @@ async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
                 )
                 for port in ports
             ]
+
+            def count(chat: int) -> int:
+                return sum(
+                    1 for c in api.sent if c.ok and c.chat_id == chat and c.method == "sendMessage"
+                )
+
             with (
                 bot_process(envs[0], tmp_path, tmp_path / "a.log") as first,
                 bot_process(envs[1], tmp_path, tmp_path / "b.log") as second,
@@ -82,17 +110,12 @@ async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
                         *(post(client, p, update(1, 88, "what is fache")) for p in ports)
                     )
                     assert codes == [200, 200]
-                    # one user's messages through both replicas, alternately
+                    # one user's messages through both replicas, alternately, each posted the
+                    # moment the one before was acknowledged
                     questions = ["salary?", "what is fache", "cmm?", "mha?", "salary?", "hi"]
                     for i, text in enumerate(questions):
                         assert await post(client, ports[i % 2], update(10 + i, 89, text)) == 200
-
-                def count(chat: int) -> int:
-                    return sum(
-                        1
-                        for c in api.sent
-                        if c.ok and c.chat_id == chat and c.method == "sendMessage"
-                    )
+                        assert count(89) == i + 1, "acknowledged once answered"
 
                 def reminders_sent() -> Counter[int]:
                     return Counter(
@@ -114,6 +137,7 @@ async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
                 await asyncio.sleep(3)  # anything sent twice would arrive by now
                 assert count(88) == 1, "an update given to both replicas is answered once"
                 assert count(89) == len(questions), "each message through either is answered once"
+                assert replies(api, 89) == expected(kb, tmp_path, questions), "in order"
                 assert reminders_sent() == due, "each reminder message sent once, by one replica"
                 both = {
                     log.name
@@ -129,3 +153,34 @@ async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
         states = check.execute("SELECT state, count(*) FROM notifications GROUP BY state")
         assert dict(states.fetchall()) == {"sent": due.total()}
         check.close()
+
+
+async def test_an_update_the_webhook_acknowledged_is_answered_though_the_bot_dies_at_once(
+    tmp_path: Path,
+) -> None:
+    """Telegram does not resend an update the webhook answered 200, so the bot answers 200 only
+    once the update is handled: killed with SIGKILL the moment the 200 comes, the bot (started
+    again) has lost no message."""
+    port = free_port()
+    async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
+        env = bot_env(
+            tmp_path / "bot.db",
+            api,
+            CAREERBOT_WEBHOOK_URL="https://bot.example.invalid/hook",
+            CAREERBOT_WEBHOOK_SECRET=HOOK_SECRET,
+            CAREERBOT_PORT=str(port),
+        )
+        async with httpx.AsyncClient(timeout=60) as client:
+            for round_ in range(2):
+                with bot_process(env, tmp_path, tmp_path / "bot.log") as proc:
+                    chat = 7200 + round_
+                    assert (
+                        await post(client, port, update(100 + round_, chat, "what is fache"))
+                        == 200
+                    )
+                    proc.kill()
+                start = len(api.sent)
+                with bot_process(env, tmp_path, tmp_path / "bot.log"):
+                    await api.wait_for(method="setWebhook", start=start, timeout=120)
+                    await asyncio.sleep(2)  # a reply owed from before the kill goes out at start
+                assert replies(api, chat), f"the message acknowledged in round {round_} was lost"

@@ -112,21 +112,25 @@ def test_several_processes_share_a_postgresql_store(pg_server: PgServer, store_l
         second.close()
 
 
-@pytest.mark.parametrize("problem", ["wrong password", "no server"])
+@pytest.mark.parametrize("problem", ["wrong password", "no server", "malformed URL"])
 def test_a_postgresql_url_that_cannot_be_used_stops_run(
     pg_server: PgServer, tmp_path: Path, problem: str
 ):
     """`run` exits 2 at start with one line naming the server, never the password."""
+    shown = "careerbot: postgresql://careerbot:***@"
     if problem == "wrong password":
         url, reason = pg_server.url(password="Hunter2-not-it"), "password authentication failed"
-    else:
+    elif problem == "no server":
         url = f"postgresql://careerbot:Hunter2-not-it@127.0.0.1:{pgserver_free_port()}/careerbot"
         reason = "Connection refused"
+    else:  # an IPv6 host without its closing bracket: libpq quotes the URL in its error
+        url, reason = "postgresql://careerbot:Hunter2-not-it@[::1/careerbot", "IPv6 host"
+        shown = "careerbot: postgresql://(unreadable URL): "
     env = bot_env(tmp_path / "unused.db", CAREERBOT_DB=url, TELEGRAM_BOT_TOKEN=TOKEN)
     proc = run_to_exit(env, tmp_path)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("careerbot: postgresql://careerbot:***@")
+    assert len(lines) == 1 and lines[0].startswith(shown), lines
     assert reason in lines[0]
     assert "Hunter2" not in proc.stderr + proc.stdout
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import html
+import itertools
 import json
 import logging
 import shutil
@@ -25,9 +26,10 @@ from bot.engine import Engine
 from bot.evaluate import load_conversations
 from bot.knowledge import Knowledge, default_data_dir
 from bot.logs import setup_logging
+from bot.reminders.models import CLAIM_LEASE
 from bot.store import Store
 from bot.telegram.app import PUBLIC_COMMANDS, build_application, polling, post_init
-from bot.telegram.delivery import HORIZON
+from bot.telegram.delivery import HORIZON, REMINDER_SHARE, schedule
 from bot.telegram.order import PerUserOrder
 
 USER = 5001
@@ -545,6 +547,63 @@ async def test_reload_on_one_process_reaches_the_others(
             await asyncio.sleep(0.2)
         [answer] = await second.say("salary?")
         assert "Median pay, as the sources give it" in (answer.text or "")
+
+
+async def test_replicas_keep_to_one_shared_pace_for_reminder_messages(
+    kb: Knowledge, pg_server: PgServer
+) -> None:
+    """Two bot processes on one PostgreSQL store, 30 reminder messages due at once: each sent
+    once, by both processes, and together within the shared pace (``REMINDER_SHARE`` of the
+    rate limit, 10 a second here), not at each process's own limit (15 each, 30 together)."""
+    rate, count = 15, 30
+    budget = rate * REMINDER_SHARE
+    users = [7100 + i for i in range(count)]
+    with fresh_schema(pg_server) as url:
+        async with (
+            bot_on_stand_in(kb, url, rate) as first,
+            bot_on_stand_in(kb, url, rate) as second,
+        ):
+            for user in users:
+                first.engine.reminders.create(
+                    str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC", leads=[0]
+                )
+            first.engine.store.execute("UPDATE notifications SET fire_at = ?", (time.time(),))
+            due = first.engine.reminders.pending()
+            assert len(due) == count
+            for running in (first, second):
+                assert running.app.job_queue is not None
+                schedule(running.app.job_queue, due)
+
+            def sent() -> list[Call]:
+                return [
+                    c
+                    for running in (first, second)
+                    for c in running.api.sent
+                    if c.ok and "⏰" in (c.text or "")
+                ]
+
+            deadline = time.monotonic() + 60
+            while len(sent()) < count:
+                assert time.monotonic() < deadline, f"{len(sent())} of {count} sent"
+                await asyncio.sleep(0.2)
+            await asyncio.sleep(1.5)  # anything sent twice would arrive by now
+            calls = sent()
+            assert sorted(c.chat_id for c in calls) == users, "each sent once"
+            assert all(r.api.calls("sendMessage") for r in (first, second)), "both sent some"
+            # what Telegram sees: in no second more than the budget (plus the event loop's jitter)
+            arrivals = sorted(c.time for c in calls)
+            most = max(sum(1 for t in arrivals if at <= t < at + 1) for at in arrivals)
+            assert most <= budget + 2, f"{most} reminder messages within one second"
+            # the moments the two reserved, together: one every 1/budget seconds, never closer
+            moments = sorted(
+                float(until) - CLAIM_LEASE
+                for (until,) in first.engine.store.execute(
+                    "SELECT claimed_until FROM notifications WHERE state = 'sent'"
+                )
+            )
+            assert len(moments) == count
+            gaps = [b - a for a, b in itertools.pairwise(moments)]
+            assert min(gaps) >= 1 / budget - 1e-6
 
 
 async def test_the_database_going_away_and_coming_back(

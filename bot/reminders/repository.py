@@ -28,6 +28,7 @@ from bot.reminders.models import (
 )
 from bot.store import Store
 
+PACE = "reminders"  # the name of the reminder messages' shared pace (Store.next_send_at)
 NOTIFICATION = "SELECT id, reminder_id, user_id, fire_at, lead, occurrence FROM notifications"
 REMINDER = """SELECT id, user_id, title, kind, entry, local_date, local_time, tz, leads, repeat,
               first_date FROM reminders"""
@@ -95,23 +96,38 @@ class Notifications:
                 )
         return scheduled
 
-    def claim(self, notification_id: int) -> bool:
-        """Take a pending notification for sending (committed first); False if it is not pending.
+    def claim(self, notification_id: int, interval: float = 0.0) -> float | None:
+        """Take a pending notification for sending (committed first): the moment to send it at,
+        or None if it is not pending.
 
         A claimed notification is sent by whoever claimed it and by no one else; it goes back to
         pending with :meth:`release` when the send fails, or with :meth:`recover` after a crash.
         The claim holds for ``CLAIM_LEASE`` seconds: on a store several processes share, one
         left by a process that was killed is taken back by another once it has expired.
+
+        The moment is now, unless ``interval`` is given: then the claim also reserves the next
+        moment of the reminder pace shared by every process of the store (``interval`` seconds
+        after the one reserved before it), in the same commit, so all of them together send at
+        most one reminder message per ``interval``.
         """
+        now = self.clock()
         with self.store.transaction():
-            return (
+            taken = self.store.execute(
+                """UPDATE notifications SET state = 'sending', claimed_until = ?
+                   WHERE id = ? AND state = 'pending'""",
+                (now + CLAIM_LEASE, notification_id),
+            ).rowcount
+            if taken != 1:
+                return None
+            if interval <= 0:
+                return now
+            send_at = self.store.next_send_at(PACE, now, interval)
+            if send_at > now:  # the lease runs from the send, however long the wait for it
                 self.store.execute(
-                    """UPDATE notifications SET state = 'sending', claimed_until = ?
-                       WHERE id = ? AND state = 'pending'""",
-                    (self.clock() + CLAIM_LEASE, notification_id),
-                ).rowcount
-                == 1
-            )
+                    "UPDATE notifications SET claimed_until = ? WHERE id = ?",
+                    (send_at + CLAIM_LEASE, notification_id),
+                )
+            return send_at
 
     def release(self, notification_id: int) -> None:
         """Put a claimed notification back to pending (its send failed and will be retried)."""

@@ -48,7 +48,7 @@ from bot.telegram.outbox import RESEND_EVERY, SETTLE_EVERY, resend_owed, settle,
 from bot.telegram.polling import TolerantBot
 from bot.telegram.ptb_memory import NoPersistenceApplication
 from bot.telegram.send import Pacing
-from bot.telegram.webhook import limit_webhook_requests
+from bot.telegram.webhook import HandledQueue, limit_webhook_requests
 
 log = logging.getLogger(__name__)
 
@@ -100,14 +100,20 @@ def build_application(settings: Settings, engine: Engine) -> BotApplication:
         get_updates_request=AiohttpRequest(1),
         rate_limiter=Pacing(settings.rate_limit) if settings.rate_limit > 0 else None,
     )
+    # webhook mode: Telegram's request is answered once its update was handled (HandledQueue)
+    queue = HandledQueue() if settings.webhook_url else None
     builder = (
         ApplicationBuilder()
         .application_class(NoPersistenceApplication)
         .bot(bot)
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(PerUserOrder(MAX_CONCURRENT_UPDATES))
+        .concurrent_updates(
+            PerUserOrder(MAX_CONCURRENT_UPDATES, done=queue.handled if queue else None)
+        )
         .post_init(post_init)
     )
+    if queue is not None:
+        builder = builder.update_queue(queue)
     app: BotApplication = builder.build()  # type: ignore[assignment]
     attach(app, Services(engine, settings))
     app.add_handlers(HANDLERS)

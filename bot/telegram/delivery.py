@@ -10,6 +10,13 @@ the same minute neither floods the HTTP connection pool nor queues ahead of chat
 rate limiter. A send that fails under the send policy (``send``) gives the claim back and is
 tried again later.
 
+On a store several processes share (PostgreSQL replicas) each process's rate limiter paces only
+its own sends, so reminder messages also keep to one pace for all of them together: a claim
+reserves the next free moment of that pace in the same commit (``Reminders.claim``: one message
+every ``pace()`` seconds, ``REMINDER_SHARE`` of ``CAREERBOT_RATE_LIMIT``), and the job waits for
+its moment, holding its place among the ``MAX_SENDS``. Chat replies are not paced across
+processes; the share left over is their room.
+
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
 that were in flight then (at most ``MAX_SENDS``), and a send that timed out waiting for the
 answer is tried again (Telegram may have it).
@@ -23,6 +30,8 @@ the process dies before that: then it goes out once more after the restart, as a
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from functools import partial
@@ -45,6 +54,18 @@ REFILL_EVERY = 600.0  # seconds between refills; well under HORIZON, so none is 
 RECORD_EVERY = 5.0  # seconds between attempts to record sends the store could not take
 RECLAIM_EVERY = 30.0  # seconds between looks for expired claims (shared stores only)
 STORE_RETRY = 5.0  # seconds before trying again while the store cannot be used
+# On a store several processes share, reminder messages of all of them together take this share
+# of CAREERBOT_RATE_LIMIT (20 of Telegram's 30 a second); the rest is room for chat replies
+REMINDER_SHARE = 2 / 3
+
+
+def pace(svc: Services) -> float:
+    """Seconds between two reminder messages of all the processes of a shared store together
+    (``REMINDER_SHARE`` of the rate limit); 0 (no shared pace) on SQLite or with no limit."""
+    rate = svc.settings.rate_limit
+    if not svc.engine.store.shared or rate <= 0:
+        return 0.0
+    return 1.0 / (rate * REMINDER_SHARE)
 
 
 def schedule(
@@ -154,7 +175,8 @@ async def deliver(context: BotContext) -> None:
                 return  # sent, done, deleted or paused meanwhile, or another job is sending it
             if notification.fire_at > time.time() + 1:
                 return  # moved later (a time-zone change): its new job, or the refill, sends it
-            if not reminders.claim(notification_id):
+            send_at = reminders.claim(notification_id, pace(svc))
+            if send_at is None:
                 return  # claimed by another sender between the two reads
         except (StoreError, *DB_ERRORS) as exc:  # nothing is sent that cannot be recorded
             if not isinstance(exc, StoreError):  # a StoreError was logged by the store
@@ -164,6 +186,14 @@ async def deliver(context: BotContext) -> None:
                 delay = min(retry_delay(exc, attempt), STORE_RETRY)
                 _job(context.job_queue, notification_id, attempt, delay)
             return
+        wait = send_at - time.time()
+        if wait > 0:  # its moment in the replicas' shared pace (holding its place in flight)
+            try:
+                await asyncio.sleep(wait)
+            except asyncio.CancelledError:  # the bot stops: another process may send it now
+                with contextlib.suppress(StoreError, *DB_ERRORS):
+                    reminders.release(notification_id)
+                raise
         await _send(context, svc, notification, attempt)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -19,9 +19,13 @@ class PerUserOrder(BaseUpdateProcessor):
     given no limit and the slots are a semaphore taken here, after the user's lock.
     """
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        """Allow up to ``max_concurrent_updates`` users' updates at once."""
+    def __init__(
+        self, max_concurrent_updates: int, done: Callable[[object], None] | None = None
+    ) -> None:
+        """Allow up to ``max_concurrent_updates`` users' updates at once; ``done`` is told of
+        each update once it has been processed (the webhook's acknowledgement waits for it)."""
         super().__init__(2**31 - 1)
+        self._done = done
         self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
 
@@ -39,6 +43,8 @@ class PerUserOrder(BaseUpdateProcessor):
                 del self._locks[key]
             else:
                 self._locks[key] = (lock, users - 1)
+            if self._done is not None:
+                self._done(update)
 
     async def initialize(self) -> None:
         """Nothing to set up."""
