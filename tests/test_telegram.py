@@ -401,6 +401,21 @@ async def test_a_chat_reply_does_not_wait_behind_a_reminder_burst(
         assert sorted(c.chat_id for c in _reminder_calls(bot)) == list(range(8000, 8150))
 
 
+async def test_a_burst_never_puts_more_than_the_rate_limit_into_one_second(
+    kb: Knowledge, tmp_path: Path
+):
+    """90 reminders due at once at CAREERBOT_RATE_LIMIT=30: in no second do more than 30 (plus
+    one at the window's edge) reach Telegram, the first second included."""
+    async with bot_on_stand_in(kb, tmp_path / "bot.db", rate_limit=30) as bot:
+        ids = _due_now(bot, range(8200, 8290))
+        await reschedule(bot)
+        await settled(lambda: all(_state(bot, i) == "sent" for i in ids), within=30)
+        times = sorted(c.time for c in _reminder_calls(bot))
+        busiest = max(sum(1 for t in times if first <= t < first + 1.0) for first in times)
+        assert len(times) == 90
+        assert busiest <= 31, f"{busiest} messages in one second at a limit of 30"
+
+
 async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:
     """Wait until ``condition()`` holds (the bot commits after Telegram's answer arrives)."""
     deadline = time.monotonic() + within

@@ -127,7 +127,10 @@ class Pacing(AIORateLimiter):
 
     def __init__(self, overall_max_rate: float) -> None:
         """Allow ``overall_max_rate`` messages a second overall, Telegram's group limit."""
-        super().__init__(overall_max_rate=overall_max_rate)
+        # One request per 1/rate seconds rather than ``rate`` per second: aiolimiter's bucket of
+        # ``rate`` would let a whole second's worth through at once on top of the steady rate,
+        # so a burst could put twice the cap into one second.
+        super().__init__(overall_max_rate=1, overall_time_period=1 / overall_max_rate)
         self._release: asyncio.TimerHandle | None = None
 
     async def process_request(
