@@ -621,6 +621,42 @@ async def test_replicas_keep_to_one_shared_pace_for_reminder_messages(
             assert min(gaps) >= 1 / budget - 1e-6
 
 
+async def test_replicas_keep_to_one_rate_limit_for_all_their_messages(
+    kb: Knowledge, pg_server: PgServer
+) -> None:
+    """Two bot processes on one PostgreSQL store at CAREERBOT_RATE_LIMIT=10, 40 users asking at
+    once, 20 through each: every one answered, and what Telegram receives from both together
+    stays within 10 messages in any second (each process alone would send 10, 20 together)."""
+    rate, users = 10, [7300 + i for i in range(40)]
+    with fresh_schema(pg_server) as url:
+        async with (
+            bot_on_stand_in(kb, url, rate) as first,
+            bot_on_stand_in(kb, url, rate) as second,
+        ):
+            # one Telegram numbers its updates once: the second stand-in counts on from elsewhere
+            second.api._update_ids = itertools.count(200_000_001)
+            for n, user in enumerate(users):
+                (first, second)[n % 2].api.text_message(user, "hello")
+
+            def answers() -> list[Call]:
+                return [
+                    c
+                    for running in (first, second)
+                    for c in running.api.sent
+                    if c.ok and c.method == "sendMessage"
+                ]
+
+            deadline = time.monotonic() + 60
+            while len(answers()) < len(users):
+                assert time.monotonic() < deadline, f"{len(answers())} of {len(users)} answered"
+                await asyncio.sleep(0.2)
+            calls = answers()
+            assert sorted(c.chat_id for c in calls) == users, "each answered once"
+            arrivals = sorted(c.time for c in calls)
+            most = max(sum(1 for t in arrivals if at <= t < at + 1) for at in arrivals)
+            assert most <= rate + 1, f"{most} messages within one second at a limit of {rate}"
+
+
 async def test_the_database_going_away_and_coming_back(
     kb: Knowledge, pg_server: PgServer, caplog: pytest.LogCaptureFixture
 ) -> None:

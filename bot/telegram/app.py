@@ -47,7 +47,7 @@ from bot.telegram.order import PerUserOrder
 from bot.telegram.outbox import RESEND_EVERY, SETTLE_EVERY, resend_owed, settle, settle_now
 from bot.telegram.polling import TolerantBot
 from bot.telegram.ptb_memory import NoPersistenceApplication
-from bot.telegram.send import Pacing
+from bot.telegram.send import Pacing, shared_pace
 from bot.telegram.webhook import HandledQueue, limit_webhook_requests
 
 log = logging.getLogger(__name__)
@@ -98,7 +98,11 @@ def build_application(settings: Settings, engine: Engine) -> BotApplication:
         defaults=Defaults(parse_mode=ParseMode.HTML),
         request=AiohttpRequest(CONNECTION_POOL_SIZE, pool_timeout=POOL_TIMEOUT),
         get_updates_request=AiohttpRequest(1),
-        rate_limiter=Pacing(settings.rate_limit) if settings.rate_limit > 0 else None,
+        rate_limiter=(
+            Pacing(settings.rate_limit, shared_pace(engine.store, settings.rate_limit))
+            if settings.rate_limit > 0
+            else None
+        ),
     )
     # webhook mode: Telegram's request is answered once its update was handled (HandledQueue)
     queue = HandledQueue() if settings.webhook_url else None

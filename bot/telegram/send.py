@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import AIORateLimiter
 
 from bot.config import redact
+from bot.store import DB_ERRORS, Store, StoreError
 from bot.telegram.context import BotContext
 from bot.telegram.http import NotSent
 
@@ -41,6 +43,8 @@ SEND_ATTEMPTS = 4  # tries of one request against network failures
 FLOOD_WAITS = 3  # flood limits waited out for one request, besides those tries
 BACKOFF = 0.2  # seconds; the n-th retry after a network error waits BACKOFF * 2**n
 RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0, 300.0)  # a reminder's later tries, then every 5 minutes
+
+MESSAGES_PACE = "messages"  # the pace every message of every process keeps (shared_pace)
 
 T = TypeVar("T")
 
@@ -117,20 +121,44 @@ def seconds(value: object) -> float:
     return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]
 
 
+def shared_pace(store: Store, rate: float) -> Callable[[], float] | None:
+    """On a store several processes share, a clock that reserves the next moment a message may
+    go, one every ``1 / rate`` seconds for all the processes together; None on SQLite.
+
+    The token's limit holds for the bot, not for each replica: without this, two replicas would
+    each send ``rate`` a second. While the store cannot be used each process keeps only its own
+    limit (the message goes now), since a reply must not wait for the database."""
+    if not store.shared or rate <= 0:
+        return None
+
+    def next_moment() -> float:
+        now = time.time()
+        try:
+            with store.transaction():
+                return store.next_send_at(MESSAGES_PACE, now, 1.0 / rate)
+        except (StoreError, *DB_ERRORS):
+            return now
+
+    return next_moment
+
+
 class Pacing(AIORateLimiter):
     """python-telegram-bot's rate limiter (overall and per-group limits), without its retries.
 
     A flood limit holds every request for the time Telegram names and is then raised to
     :func:`with_retries`, which does the retrying. (It uses the parent's pacing step,
     ``_run_request``, and its hold, ``_retry_after_event``: python-telegram-bot is pinned to 22.)
+    With ``shared`` (:func:`shared_pace`) a request to a chat first waits for its moment in the
+    pace of every process of the store.
     """
 
-    def __init__(self, overall_max_rate: float) -> None:
+    def __init__(self, overall_max_rate: float, shared: Callable[[], float] | None = None) -> None:
         """Allow ``overall_max_rate`` messages a second overall, Telegram's group limit."""
         # One request per 1/rate seconds rather than ``rate`` per second: aiolimiter's bucket of
         # ``rate`` would let a whole second's worth through at once on top of the steady rate,
         # so a burst could put twice the cap into one second.
         super().__init__(overall_max_rate=1, overall_time_period=1 / overall_max_rate)
+        self._shared = shared
         self._release: asyncio.TimerHandle | None = None
 
     async def process_request(
@@ -151,6 +179,10 @@ class Pacing(AIORateLimiter):
             if isinstance(chat_id, str) or (isinstance(chat_id, int) and chat_id < 0)
             else False
         )
+        if chat_id is not None and self._shared is not None:
+            wait = self._shared() - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
         try:
             return await self._run_request(
                 chat=chat_id is not None,
