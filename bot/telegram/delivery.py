@@ -14,8 +14,9 @@ On a store several processes share (PostgreSQL replicas) each process's rate lim
 its own sends, so reminder messages also keep to one pace for all of them together: a claim
 reserves the next free moment of that pace in the same commit (``Reminders.claim``: one message
 every ``pace()`` seconds, ``REMINDER_SHARE`` of ``CAREERBOT_RATE_LIMIT``), and the job waits for
-its moment, holding its place among the ``MAX_SENDS``. Chat replies are not paced across
-processes; the share left over is their room.
+its moment, holding its place among the ``MAX_SENDS``; the share left over is room for chat
+replies. (Every message, reminder or reply, also keeps the processes' common overall pace:
+``send.shared_pace``.)
 
 Delivery is at-least-once: a kill between Telegram's "ok" and the commit resends the messages
 that were in flight then (at most ``MAX_SENDS``), and a send that timed out waiting for the
