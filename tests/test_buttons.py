@@ -33,6 +33,10 @@ from bot.buttons import (
     ZoneChoice,
     unpack,
 )
+from bot.engine import Engine
+from bot.knowledge import Knowledge
+from bot.replies import MAX_LABEL
+from bot.texts import topic_button
 
 # data as the bot has written it, before the codec existed and since (still in users' chats)
 SENT_BEFORE = {
@@ -105,3 +109,26 @@ def test_pack_refuses_what_would_not_come_back():
 
         class Again(ButtonData, prefix="t"):
             pass
+
+
+# --- labels: what a button naming an entry says --------------------------------------------------
+
+
+def test_a_long_title_s_button_says_the_entry_s_label_whole(engine: Engine):
+    """ "Where to look up your state's licensing rules" does not fit on a button: the related
+    topics' buttons say the names the data gives them, not a title cut short."""
+    [answer] = engine.handle("labels", "how do i become a nursing home admin").replies
+    labels = [b.label for b in answer.buttons]
+    assert "Your state's licensing rules" in labels
+    assert "CNHA (nursing home administrator)" in labels
+    assert not [label for label in labels if label.endswith("…")]
+
+
+def test_a_long_title_without_a_label_is_cut_at_a_word(kb: Knowledge):
+    entry = kb.entries["license_lookup"].model_copy(update={"label": None})
+    assert topic_button(entry).label == "Where to look up your state's…"
+
+
+def test_every_shipped_entry_s_button_name_fits_whole(kb: Knowledge):
+    assert not [e.id for e in kb.entries.values() if len(topic_button(e).label) > MAX_LABEL]
+    assert not [e.id for e in kb.entries.values() if topic_button(e).label.endswith("…")]
