@@ -154,9 +154,8 @@ async def user_loop(api: BotApiStandIn, user: int, tally: Tally, until: float) -
             button = rng.choice(buttons)
             api.callback(user, button["callback_data"], on)
         elif rng.random() < 0.08:
-            api.text_message(
-                user, f"/remind 2027-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} CMM exam"
-            )
+            day = dt.date(dt.date.today().year + 1, rng.randint(1, 9), rng.randint(10, 19))
+            api.text_message(user, f"/remind {day} CMM exam")
         else:
             api.text_message(user, rng.choice(QUESTIONS))
         tally.sent += 1

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ahead import NEXT_YEAR
 from test_telegram import USER, Running, bot_on_stand_in, reschedule, settled
 
 import bot.store
@@ -175,7 +176,7 @@ def _state(running: Running, notification_id: int) -> str:
 
 
 async def _due_now(running: Running) -> int:
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     first = running.engine.reminders.pending()[0]
     running.engine.store.db.execute(

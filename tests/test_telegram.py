@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ahead import EXAM_DAY, NEXT_YEAR
 from botapi import DEFAULT_TOKEN, BotApiStandIn, Call
 from pgserver import PgServer, fresh_schema
 from telegram import Chat, Message, Update, User
@@ -219,7 +220,7 @@ async def test_group_chats_answer_only_commands_and_mentions(running: Running, k
     [answer] = await running.replies(update, start, group)
     assert "FACHE" in (answer.text or "")
 
-    for personal in ("/remind 2027-03-14 CMM exam", "/export"):
+    for personal in (f"/remind {NEXT_YEAR}-03-14 CMM exam", "/export"):
         [refused] = await running.say(personal, chat_id=group, chat_type="group")
         assert refused.text == kb.responses["private_only"].text, personal
 
@@ -255,7 +256,7 @@ async def reschedule(running: Running) -> None:
 
 
 async def test_reminders_are_delivered_through_the_job_queue(running: Running):
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     store = running.engine.store
     # bring the first message forward to now: the job queue sends it, then it is marked sent
@@ -315,7 +316,7 @@ async def test_reload_keeps_serving_old_data_when_the_new_is_broken(
 
 async def _bring_forward(running: Running) -> int:
     """Make the user's first reminder message due now and schedule it as start-up would."""
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     first = running.engine.reminders.pending()[0]
     running.engine.store.db.execute(
@@ -359,7 +360,7 @@ def _due_now(running: Running, users: range) -> list[int]:
     """Give each user a reminder whose first message is due now; return those notification ids."""
     reminders = running.engine.reminders
     for user in users:
-        reminders.create(str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC")
+        reminders.create(str(user), "CMM exam", EXAM_DAY, dt.time(9), "UTC")
     db = running.engine.store.db
     firsts = [
         db.execute(
@@ -408,7 +409,7 @@ async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:
 
 
 async def test_only_reminders_due_soon_are_jobs_and_a_refill_adds_the_rest(running: Running):
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     job_queue = running.app.job_queue
     assert job_queue is not None
@@ -601,7 +602,7 @@ async def test_the_database_going_away_and_coming_back(
     meanwhile waits, and once the server is back the bot answers and sends it, once."""
     with fresh_schema(pg_server) as url:
         async with bot_on_stand_in(kb, url, rate_limit=30) as running:
-            [saved] = await running.say("/remind 2027-03-14 CMM exam")
+            [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
             assert "Saved" in (saved.text or "")
             first = running.engine.reminders.pending()[0]
             running.engine.store.db.execute(
