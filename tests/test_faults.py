@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from ahead import NEXT_YEAR
+from botprocess import bare_env
 from test_telegram import USER, Running, bot_on_stand_in, reschedule, settled
 
 import bot.store
@@ -352,9 +353,7 @@ async def test_python_telegram_bot_keeps_no_id_of_every_chat_and_user(running: R
 def _run(
     args: list[bytes | str], stdin: bytes, tmp_path: Path, lang: str
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": lang, "LC_ALL": lang}
-    env["CAREERBOT_DB"] = str(tmp_path / "cli.db")
-    env["PYTHONPATH"] = str(Path(bot.store.__file__).parent.parent)
+    env = bare_env(tmp_path, LANG=lang, LC_ALL=lang, CAREERBOT_DB=str(tmp_path / "cli.db"))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,

@@ -3,7 +3,6 @@ user, reminder, pending notification and owed reply, and the bot carries on from
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from ahead import NEXT_YEAR
+from botprocess import bare_env
 from pgserver import PgServer, fresh_schema
 
 from bot.engine import Engine
@@ -32,11 +32,7 @@ def migrate(source: str, target: str, cwd: Path) -> subprocess.CompletedProcess[
         text=True,
         timeout=120,
         cwd=cwd,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(cwd),
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
+        env=bare_env(cwd),
     )
 
 
