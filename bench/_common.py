@@ -1,4 +1,4 @@
-"""Shared helpers for the Telegram benchmarks (throughput.py, reminder_burst.py).
+"""Shared helpers for the Telegram benchmarks (throughput.py, users_soak.py, charts.py, ...).
 
 Everything talks to the Bot API stand-in of ``tests/botapi.py`` on 127.0.0.1 only. The real bot
 runs either in this process (``build_application``) or as the real ``python -m bot run``
@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +31,15 @@ __all__ = [
     "ROOT",
     "BotApiStandIn",
     "PollWatch",
+    "Recorder",
     "bot_env",
     "bot_process",
+    "cpu_seconds",
     "percentile",
+    "running_bot",
     "started",
     "stop_process",
+    "store_size",
     "table",
     "vm_status",
 ]
@@ -120,6 +126,73 @@ async def started(
     if watch.polls == polls:
         await watch.next_poll(max(1.0, timeout - (time.monotonic() - t)))
     return time.monotonic() - t
+
+
+@contextlib.asynccontextmanager
+async def running_bot(
+    api: BotApiStandIn,
+    watch: PollWatch,
+    db: Path,
+    folder: Path,
+    rate_limit: float = 0,
+    command: list[str] | None = None,
+) -> AsyncIterator[tuple[subprocess.Popen[bytes], float]]:
+    """The real ``python -m bot run`` (or ``command``) on ``db`` against ``api``, its log in
+    ``folder/bot.log``, once it has started: the process and its start-up seconds. Killed if
+    still running when the block ends."""
+    with bot_process(bot_env(db, api, rate_limit), folder, folder / "bot.log", command) as proc:
+        yield proc, await started(api, watch, 0)
+
+
+class Recorder:
+    """Wraps the stand-in's getUpdates and sendMessage to time hand-outs and replies."""
+
+    def __init__(self, api: BotApiStandIn) -> None:
+        self.watch = PollWatch(api)
+        self.handout = self.watch.handout
+        self.replies: dict[int, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
+        self.waiters: dict[int, tuple[int, asyncio.Future[None]]] = {}
+        send_message = api._m_sendMessage
+
+        def timed_send_message(call: Any) -> Any:
+            message = send_message(call)  # raises BotApiError when Telegram would refuse it
+            chat = int(message["chat"]["id"])
+            got = self.replies[chat]
+            got.append((time.monotonic(), message))
+            waiter = self.waiters.get(chat)
+            if waiter and len(got) >= waiter[0] and not waiter[1].done():
+                waiter[1].set_result(None)
+            return message
+
+        api.set_handler("sendMessage", timed_send_message)
+
+    async def wait(self, chat: int, count: int, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until ``chat`` has received ``count`` messages in all; False on timeout."""
+        if len(self.replies[chat]) >= count:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters[chat] = (count, future)
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            self.waiters.pop(chat, None)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds a process has used (NaN once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def store_size(folder: Path) -> int:
+    """Bytes of the bot's database with its WAL and shared-memory files."""
+    return sum(p.stat().st_size for p in folder.glob("bot.db*") if p.is_file())
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -22,9 +22,7 @@ from _common import (
     ROOT,
     BotApiStandIn,
     PollWatch,
-    bot_env,
-    bot_process,
-    started,
+    running_bot,
     stop_process,
     table,
     vm_status,
@@ -110,41 +108,40 @@ async def memory() -> None:
     """RSS of `run`: started and answering text, then after each chart is drawn and sent."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        async with BotApiStandIn() as api:
-            watch = PollWatch(api)
-            env = bot_env(folder / "bot.db", api)
-            with bot_process(env, folder, folder / "bot.log") as proc:
-                await started(api, watch, 0)
-                rows = []
-                user = 7000
+        async with (
+            BotApiStandIn() as api,
+            running_bot(api, PollWatch(api), folder / "bot.db", folder) as (proc, _),
+        ):
+            rows = []
+            user = 7000
 
-                async def ask(text: str, photo: bool) -> float:
-                    nonlocal user
-                    user += 1
-                    start = len(api.sent)
-                    t = time.monotonic()
-                    api.text_message(user, text)
-                    method = "sendPhoto" if photo else "sendMessage"
-                    await api.wait_for(method=method, chat_id=user, start=start, timeout=120)
-                    return (time.monotonic() - t) * 1e3
+            async def ask(text: str, photo: bool) -> float:
+                nonlocal user
+                user += 1
+                start = len(api.sent)
+                t = time.monotonic()
+                api.text_message(user, text)
+                method = "sendPhoto" if photo else "sendMessage"
+                await api.wait_for(method=method, chat_id=user, start=start, timeout=120)
+                return (time.monotonic() - t) * 1e3
 
-                for _ in range(3):
-                    await ask(NO_CHART, photo=False)
+            for _ in range(3):
+                await ask(NO_CHART, photo=False)
+            status = vm_status(proc.pid)
+            rows.append(["text answers only", "", status["VmRSS"] / 1024, ""])
+            for chart_id, question in CHART_QUESTIONS.items():
+                first = await ask(question, photo=True)
+                again = await ask(question, photo=True)  # another user: the stored file_id
                 status = vm_status(proc.pid)
-                rows.append(["text answers only", "", status["VmRSS"] / 1024, ""])
-                for chart_id, question in CHART_QUESTIONS.items():
-                    first = await ask(question, photo=True)
-                    again = await ask(question, photo=True)  # another user: the stored file_id
-                    status = vm_status(proc.pid)
-                    rows.append(
-                        [
-                            f"+ {chart_id}",
-                            f"{first:.0f} / {again:.0f}",
-                            status["VmRSS"] / 1024,
-                            status["VmHWM"] / 1024,
-                        ]
-                    )
-                await stop_process(proc)
+                rows.append(
+                    [
+                        f"+ {chart_id}",
+                        f"{first:.0f} / {again:.0f}",
+                        status["VmRSS"] / 1024,
+                        status["VmHWM"] / 1024,
+                    ]
+                )
+            await stop_process(proc)
     print(
         "\n`python -m bot run` against the stand-in (answer to sendPhoto received, ms: first "
         "user, who waits for the drawing and upload / the next user, sent by file_id)\n"

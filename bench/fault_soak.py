@@ -156,7 +156,8 @@ async def user_loop(api: BotApiStandIn, user: int, tally: Tally, until: float) -
             what = rng.choice(buttons)["callback_data"]
             api.callback(user, what, on)
         elif rng.random() < 0.08:
-            what = f"/remind 2027-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} CMM exam"
+            day = dt.date(dt.date.today().year + 1, rng.randint(1, 9), rng.randint(10, 19))
+            what = f"/remind {day} CMM exam"
             api.text_message(user, what)
         else:
             what = rng.choice(QUESTIONS)

@@ -46,6 +46,7 @@ from _common import (
     PollWatch,
     bot_env,
     bot_process,
+    cpu_seconds,
     percentile,
     stop_process,
     table,
@@ -211,14 +212,6 @@ def log_facts(log: Path, launches: list[float], run: Run) -> None:
         elif "flood limit" in line or "rejected by Telegram" in line:
             run.retry_kinds[line[24:90]] = run.retry_kinds.get(line[24:90], 0) + 1
     run.schedule_s = [round(s - t, 1) for s, t in zip(scheduled, launches, strict=False)]
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def until(condition: Any, deadline: float, proc: Any) -> bool:

@@ -54,12 +54,12 @@ from _common import (
     DEFAULT_TOKEN,
     ROOT,
     BotApiStandIn,
-    PollWatch,
-    bot_env,
-    bot_process,
+    Recorder,
+    cpu_seconds,
     percentile,
-    started,
+    running_bot,
     stop_process,
+    store_size,
     table,
     vm_status,
 )
@@ -209,46 +209,6 @@ def plan_users(users: int, kind: str, db: Path) -> tuple[list[list[Step]], list[
     return plans, [kb.responses["error"].text], updates / elapsed
 
 
-# --- recording what the stand-in hands out and receives ----------------------------------------
-
-
-class Recorder:
-    """Wraps the stand-in's getUpdates and sendMessage to time hand-outs and replies."""
-
-    def __init__(self, api: BotApiStandIn) -> None:
-        self.watch = PollWatch(api)
-        self.handout = self.watch.handout
-        self.replies: dict[int, list[tuple[float, dict[str, Any]]]] = defaultdict(list)
-        self.waiters: dict[int, tuple[int, asyncio.Future[None]]] = {}
-        send_message = api._m_sendMessage
-
-        def timed_send_message(call: Any) -> Any:
-            message = send_message(call)  # raises BotApiError when Telegram would refuse it
-            chat = int(message["chat"]["id"])
-            got = self.replies[chat]
-            got.append((time.monotonic(), message))
-            waiter = self.waiters.get(chat)
-            if waiter and len(got) >= waiter[0] and not waiter[1].done():
-                waiter[1].set_result(None)
-            return message
-
-        api.set_handler("sendMessage", timed_send_message)
-
-    async def wait(self, chat: int, count: int, timeout: float) -> bool:  # noqa: ASYNC109
-        """Wait until ``chat`` has received ``count`` messages in all; False on timeout."""
-        if len(self.replies[chat]) >= count:
-            return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.waiters[chat] = (count, future)
-        try:
-            await asyncio.wait_for(future, timeout)
-            return True
-        except TimeoutError:
-            return False
-        finally:
-            self.waiters.pop(chat, None)
-
-
 class Pacer:
     """At most ``rate`` injections per second overall (0: no cap)."""
 
@@ -314,14 +274,6 @@ async def simulate_user(
 # --- one configuration (runs in a child process) ----------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def run_config(cfg: Config) -> Result:
     from bot.config import Settings
     from bot.engine import Engine
@@ -359,12 +311,10 @@ async def run_config(cfg: Config) -> Result:
                 result.startup_s = time.monotonic() - t_start
                 result.rss_start_mb = vm_status().get("VmRSS", 0) / 1024
             else:
-                env = bot_env(db, api, cfg.rate_limit)
                 echo = [sys.executable, str(ROOT / "bench" / "echo_bot.py")]
                 command = echo if cfg.mode == "echo" else None
-                cm = bot_process(env, tmp_path, tmp_path / "bot.log", command)
-                proc = cm.__enter__()
-                result.startup_s = await started(api, rec.watch, 0)
+                cm = running_bot(api, rec.watch, db, tmp_path, cfg.rate_limit, command)
+                proc, result.startup_s = await cm.__aenter__()
                 result.rss_start_mb = vm_status(proc.pid).get("VmRSS", 0) / 1024
                 cpu_before = cpu_seconds(proc.pid)
             try:
@@ -400,7 +350,7 @@ async def run_config(cfg: Config) -> Result:
                     engine.store.close()
                 if proc is not None and cm is not None:
                     code = await stop_process(proc)
-                    cm.__exit__(None, None, None)
+                    await cm.__aexit__(None, None, None)
                     if code != 0:
                         result.notes.append(f"bot exited with {code}")
             result.timeouts = problems["timeouts"]
@@ -408,11 +358,6 @@ async def run_config(cfg: Config) -> Result:
             measure(result, rec, done, api, plans, error_texts)
         result.db_mb = store_size(tmp_path) / 2**20
     return result
-
-
-def store_size(folder: Path) -> int:
-    """Bytes of the bot's database with its WAL and shared-memory files."""
-    return sum(p.stat().st_size for p in folder.glob("bot.db*") if p.is_file())
 
 
 def measure(

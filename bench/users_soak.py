@@ -32,15 +32,14 @@ from _common import (
     DEFAULT_TOKEN,
     ROOT,
     BotApiStandIn,
-    bot_env,
-    bot_process,
+    Recorder,
     percentile,
-    started,
+    running_bot,
     stop_process,
+    store_size,
     table,
     vm_status,
 )
-from throughput import Recorder, store_size
 
 BASE_USER = 3_000_000
 PROBE_USER = 9_000_000
@@ -127,8 +126,7 @@ async def run(args: argparse.Namespace) -> None:
         db = tmp / "bot.db"
         async with BotApiStandIn(token=DEFAULT_TOKEN) as api:
             rec = Recorder(api)
-            with bot_process(bot_env(db, api, 0), tmp, tmp / "bot.log") as proc:
-                startup = await started(api, rec.watch, 0)
+            async with running_bot(api, rec.watch, db, tmp) as (proc, startup):
                 rss0 = vm_status(proc.pid).get("VmRSS", 0) / 1024
                 print(f"bot up in {startup:.1f} s, RSS {rss0:.1f} MB", flush=True)
                 samples: list[tuple[int, float]] = [(0, rss0)]

@@ -14,10 +14,10 @@ from string import Template
 from bot.buttons import Cancel, Resume
 from bot.conversation import Context, Threads
 from bot.knowledge import Knowledge
-from bot.replies import Button, Turn, short
+from bot.replies import Button, Turn
 from bot.schema import Detail, Entry, FollowUp
 from bot.store import Store, User
-from bot.texts import Texts, topic
+from bot.texts import Texts, topic_button
 from bot.understanding import Match, Matcher, Outcome, asked_detail, names_a_detail
 
 FOLLOW_UP_WORDS = 6  # a message this short may lean on the previous topic
@@ -227,7 +227,7 @@ class Answers:
         for intent_id, _ in match.ranked:
             entry = self.kb.entries.get(self.kb.intents[intent_id].answer or "")
             if entry:
-                buttons.append(Button(short(entry.title), topic(entry.id)))
+                buttons.append(topic_button(entry))
             if len(buttons) == MAX_SUGGESTIONS:
                 break
         return buttons

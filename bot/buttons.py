@@ -57,16 +57,19 @@ ZONE = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]{0,49}")  # an IANA name: America/Ne
 ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _row_id(value: object) -> object:
-    if isinstance(value, str) and not ROW_ID.fullmatch(value):
-        raise ValueError("not a row id")  # "²", "①", " 1", "+1" and 20 digits all end here
-    return value
+def _matching(
+    pattern: re.Pattern[str], what: str, *, strings_only: bool = False
+) -> BeforeValidator:
+    """A field check: a string must be all ``pattern``; other values are the type's to judge
+    (with ``strings_only``, refused)."""
 
+    def check(value: object) -> object:
+        fits = pattern.fullmatch(value) is not None if isinstance(value, str) else not strings_only
+        if not fits:
+            raise ValueError(f"not {what}")
+        return value
 
-def _word(value: object) -> object:
-    if not isinstance(value, str) or not WORD.fullmatch(value):
-        raise ValueError("not an id")
-    return value
+    return BeforeValidator(check)
 
 
 def _flag(value: object) -> object:
@@ -77,27 +80,17 @@ def _flag(value: object) -> object:
     return value
 
 
-def _zone(value: object) -> object:
-    if not isinstance(value, str) or not ZONE.fullmatch(value):
-        raise ValueError("not a zone name")
-    return value
-
-
-def _iso_date(value: object) -> object:
-    if isinstance(value, str) and not ISO_DATE.fullmatch(value):
-        raise ValueError("not an ISO date")  # a timestamp or "2027-3-4" is no date here
-    return value
-
-
-RowId = Annotated[int, BeforeValidator(_row_id)]
-ZoneName = Annotated[str, BeforeValidator(_zone)]
-IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
-Word = Annotated[str, BeforeValidator(_word)]
+# "²", "①", " 1", "+1" and 20 digits are no row id; a timestamp or "2027-3-4" is no date here
+RowId = Annotated[int, _matching(ROW_ID, "a row id")]
+ZoneName = Annotated[str, _matching(ZONE, "a zone name", strings_only=True)]
+IsoDate = Annotated[dt.date, _matching(ISO_DATE, "an ISO date")]
+Word = Annotated[str, _matching(WORD, "an id", strings_only=True)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 
 
 class ButtonData(BaseModel):
-    """A button kind: ``class Topic(ButtonData, prefix="t")`` with its fields in order."""
+    """A button kind: ``class Topic(ButtonData, prefix="t")`` with its fields in order (fields
+    several kinds share come first, from a base declared with ``shared=True``)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
@@ -105,8 +98,12 @@ class ButtonData(BaseModel):
     personal: ClassVar[bool]  # reads or changes the user's own data: private chats only
     kinds: ClassVar[dict[str, type[ButtonData]]] = {}
 
-    def __init_subclass__(cls, prefix: str = "", personal: bool = False, **kwargs: Any) -> None:
+    def __init_subclass__(
+        cls, prefix: str = "", personal: bool = False, shared: bool = False, **kwargs: Any
+    ) -> None:
         super().__init_subclass__(**kwargs)
+        if shared:  # fields several kinds have in common; no kind of its own
+            return
         if not prefix or SEPARATOR in prefix:
             raise TypeError(f"{cls.__name__}: a button kind needs a prefix without {SEPARATOR!r}")
         if prefix in ButtonData.kinds:
@@ -150,25 +147,43 @@ def unpack(data: str) -> ButtonData | None:
     return kind.unpack(data) if kind else None
 
 
+# --- fields several kinds share ---------------------------------------------------------------
+
+
+class _OnEntry(ButtonData, shared=True):
+    entry: Word
+
+
+class _OfDialog(ButtonData, shared=True):
+    dialog: Word
+
+
+class _InRun(ButtonData, shared=True):
+    run: Word
+
+
+class _OnReminder(ButtonData, shared=True):
+    reminder: RowId
+
+
+class _OnNotification(ButtonData, shared=True):
+    notification: RowId
+
+
 # --- answers and the knowledge ---------------------------------------------------------------
 
 
-class Topic(ButtonData, prefix="t"):
+class Topic(_OnEntry, prefix="t"):
     """Show an entry's answer."""
 
-    entry: Word
 
-
-class More(ButtonData, prefix="m"):
+class More(_OnEntry, prefix="m"):
     """Show an entry's longer answer."""
 
-    entry: Word
 
-
-class Feedback(ButtonData, prefix="f"):
+class Feedback(_OnEntry, prefix="f"):
     """A helpful / not helpful vote on an entry."""
 
-    entry: Word
     helpful: Flag
 
 
@@ -185,30 +200,24 @@ class Picture(ButtonData, prefix="p"):
 # --- guided tours ------------------------------------------------------------------------------
 
 
-class StartDialog(ButtonData, prefix="d"):
+class StartDialog(_OfDialog, prefix="d"):
     """Start a guided tour, reusing remembered answers."""
 
-    dialog: Word
 
-
-class FreshDialog(ButtonData, prefix="n"):
+class FreshDialog(_OfDialog, prefix="n"):
     """Start a guided tour over, re-asking remembered answers."""
 
-    dialog: Word
 
-
-class Answer(ButtonData, prefix="a"):
+class Answer(_InRun, prefix="a"):
     """Pick an option of a step, in one run of a tour."""
 
-    run: Word
     step: Word
     option: Word
 
 
-class Change(ButtonData, prefix="c"):
+class Change(_InRun, prefix="c"):
     """Re-ask a remembered answer, in one run of a tour."""
 
-    run: Word
     step: Word
 
 
@@ -233,23 +242,18 @@ class ListReminders(ButtonData, prefix="rl", personal=True):
     """List the user's reminders."""
 
 
-class DeleteReminder(ButtonData, prefix="rd", personal=True):
+class DeleteReminder(_OnReminder, prefix="rd", personal=True):
     """Delete one of the user's reminders."""
 
-    reminder: RowId
 
-
-class Snooze(ButtonData, prefix="rz", personal=True):
+class Snooze(_OnNotification, prefix="rz", personal=True):
     """Send a delivered reminder message again in ``minutes``."""
 
-    notification: RowId
     minutes: Annotated[RowId, Field(gt=0, le=7 * 1440)]  # a minute to a week
 
 
-class Done(ButtonData, prefix="rn", personal=True):
+class Done(_OnNotification, prefix="rn", personal=True):
     """End the occurrence a reminder message is about."""
-
-    notification: RowId
 
 
 class ZoneChoice(ButtonData, prefix="tz", personal=True):
@@ -264,32 +268,23 @@ class SetZone(ButtonData, prefix="zs", personal=True):
     zone: ZoneName
 
 
-class SaveReminder(ButtonData, prefix="rs", personal=True):
+class SaveReminder(_InRun, prefix="rs", personal=True):
     """Save the reminder the set-up run's confirmation shows."""
 
-    run: Word
 
-
-class EditDraft(ButtonData, prefix="re", personal=True):
+class EditDraft(_InRun, prefix="re", personal=True):
     """Show what of the set-up run's reminder can be changed, before it is saved."""
 
-    run: Word
 
-
-class PickDate(ButtonData, prefix="rp", personal=True):
+class PickDate(_InRun, prefix="rp", personal=True):
     """Take this date for the run's date ("did you mean 3 April?", or keep the current one)."""
 
-    run: Word
     day: IsoDate
 
 
-class ChangeWhen(ButtonData, prefix="rw", personal=True):
+class ChangeWhen(_OnReminder, prefix="rw", personal=True):
     """Ask a new date and time for one of the user's reminders."""
 
-    reminder: RowId
 
-
-class RenameReminder(ButtonData, prefix="rr", personal=True):
+class RenameReminder(_OnReminder, prefix="rr", personal=True):
     """Ask a new name for one of the user's reminders."""
-
-    reminder: RowId

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from rapidfuzz import fuzz, process, utils
 
-from bot.buttons import DONE, Answer, Cancel, Change, FreshDialog, Topic
+from bot.buttons import DONE, Answer, Cancel, Change, FreshDialog
 from bot.dialogcheck import ANY, END, choices, pick_result
 from bot.dialogstate import DialogState
 from bot.errors import UserError
@@ -21,6 +21,7 @@ from bot.knowledge import Knowledge
 from bot.replies import Button, Reply, Turn, short
 from bot.schema import Dialog, Step
 from bot.store import User
+from bot.texts import topic_button
 
 NUMBERS = "_numbers"  # profile key holding typed numbers, to restate them exactly
 CANCEL = Button("Cancel", Cancel().pack())
@@ -431,7 +432,7 @@ def result_reply(kb: Knowledge, dialog: Dialog, slots: dict[str, str]) -> Reply:
         raise LookupError(f"dialog {dialog.id}: no result for {slots}")
     entries = [kb.entries[e] for e in result.entries]
     sources = kb.cite([s for e in entries for s in e.sources])
-    buttons = [Button(short(e.title), Topic(entry=e.id).pack()) for e in entries]
+    buttons = [topic_button(e) for e in entries]
     buttons.append(Button("Start over", FreshDialog(dialog=dialog.id).pack()))
     title = f"{dialog.title}: my suggestion"
     return Reply(result.text, title=title, sources=sources, buttons=buttons)

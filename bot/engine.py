@@ -156,8 +156,6 @@ class Engine:
         except Exception:
             log.exception("could not answer user %s; nothing of it was saved", user_id)
             return Turn([self.texts.response("error")])
-        if chat is not None:
-            self.reminders.hand_over(turn.notifications)
         return turn
 
     def _sweep_contexts(self) -> None:

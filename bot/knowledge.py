@@ -331,13 +331,8 @@ class _Loader:
             if entry_id not in self.kb.entries:
                 self.problem(doc, ("credentials", entry_id), f"entry '{entry_id}' does not exist")
             for j, name in enumerate(names):
-                first = owner.setdefault(name, entry_id)
-                if first != entry_id:
-                    self.problem(
-                        doc,
-                        ("credentials", entry_id, j),
-                        f"credential name '{name}' is claimed by '{first}' and '{entry_id}'",
-                    )
+                said = f"credential name '{name}' is claimed by"
+                self.check_claim(owner, name, entry_id, doc, ("credentials", entry_id, j), said)
 
     def check_charts(self) -> None:
         illustrated: dict[str, str] = {}
@@ -346,13 +341,17 @@ class _Loader:
             for sub, message in chartcheck.problems(chart, self.kb.entries, set(self.kb.sources)):
                 self.problem(doc, (*loc, *sub), message)
             for j, entry_id in enumerate(chart.entries):
-                first = illustrated.setdefault(entry_id, chart.id)
-                if first != chart.id:
-                    self.problem(
-                        doc,
-                        (*loc, "entries", j),
-                        f"entry '{entry_id}' is illustrated by charts '{first}' and '{chart.id}'",
-                    )
+                said = f"entry '{entry_id}' is illustrated by charts"
+                self.check_claim(illustrated, entry_id, chart.id, doc, (*loc, "entries", j), said)
+
+    def check_claim(
+        self, claims: dict[str, str], key: str, owner: str, doc: YamlDoc, loc: Loc, said: str
+    ) -> None:
+        """``key`` belongs to the first ``owner`` that claims it; another claim is a problem
+        at ``loc``: "``said`` 'first' and 'owner'"."""
+        first = claims.setdefault(key, owner)
+        if first != owner:
+            self.problem(doc, loc, f"{said} '{first}' and '{owner}'")
 
     def check_sources(self, doc: YamlDoc, loc: Loc, ids: list[str]) -> None:
         for j, source in enumerate(ids):
@@ -378,13 +377,8 @@ class _Loader:
                 )
             for j, example in enumerate(intent.examples):
                 key = utils.default_process(example)
-                owner = claimed.setdefault(key, intent.id)
-                if owner != intent.id:
-                    self.problem(
-                        doc,
-                        (*loc, "examples", j),
-                        f"example '{example}' is claimed by intents '{owner}' and '{intent.id}'",
-                    )
+                said = f"example '{example}' is claimed by intents"
+                self.check_claim(claimed, key, intent.id, doc, (*loc, "examples", j), said)
 
 
 def _describe(err: Any) -> str:

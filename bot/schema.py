@@ -53,6 +53,7 @@ class Entry(Strict):
     details: list[Detail] = []
     sources: list[Id] = []
     related: list[Id] = []
+    label: Label | None = None  # its name on a button, where the title is longer than one holds
     # the name a reminder's title uses; without it, the title up to its first comma or bracket
     # (set it where that would be an acronym the documents never write on its own)
     short: (

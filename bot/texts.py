@@ -72,12 +72,18 @@ class Texts:
 
     def _related(self, entry: Entry) -> list[Button]:
         related = [self.kb.entries[r] for r in entry.related[:MAX_RELATED] if r in self.kb.entries]
-        return [Button(short(e.title), topic(e.id)) for e in related]
+        return [topic_button(e) for e in related]
 
     def _picture(self, entry: Entry) -> list[Button]:
         """The "Show as picture" button, on every reply about an entry a chart illustrates."""
         chart = chart_of(self.kb, entry.id)
         return [Button(PICTURE, Picture(chart=chart.id).pack())] if chart else []
+
+
+def topic_button(entry: Entry) -> Button:
+    """A button showing ``entry``, labelled with its button name or else its title (cut to fit
+    at a word)."""
+    return Button(entry.label or short(entry.title), topic(entry.id))
 
 
 def topic(entry_id: str) -> str:

@@ -475,7 +475,12 @@ class _State:
         self._closing = False
         self._runner: web.AppRunner | None = None
         self._transports: set[int] = set()
-        self._handlers: dict[str, Handler] = {}
+        # every ``_m_<method>`` of the class, by method name (``set_handler`` replaces one)
+        self._handlers: dict[str, Handler] = {
+            name.removeprefix("_m_"): getattr(self, name)
+            for name in dir(type(self))
+            if name.startswith("_m_")
+        }
 
     def _fire(self) -> None:
         event, self._changed = self._changed, asyncio.Event()
@@ -1065,47 +1070,47 @@ class _Methods(_State):
         self._messages[(message["chat"]["id"], message["message_id"])] = message
         return copy.deepcopy(message)
 
-    def _m_sendMessage(self, call: Call) -> dict[str, Any]:
+    def _send(
+        self, call: Call, kind: str, media: Callable[[Any], Any] | None = None
+    ) -> dict[str, Any]:
+        """A send method as Telegram answers it: a ``text`` message, or one of ``kind``
+        (``document``, ``photo``) whose parameter ``media`` turns into the message's field."""
         chat_key = self._target_chat(call)
-        text, entities = self._formatted(call, "text", MAX_TEXT, "message")
-        if not text or not text.strip():
-            raise BotApiError(400, "Bad Request: message text is empty")
-        markup = self._check_markup(call)
+        if media is None:
+            text, entities = self._formatted(call, "text", MAX_TEXT, "message")
+            if not text or not text.strip():
+                raise BotApiError(400, "Bad Request: message text is empty")
+            markup = self._check_markup(call)
+            fields: dict[str, Any] = {"text": text, "entities": entities, "reply_markup": markup}
+        else:
+            given = call.params.get(kind)
+            if given is None or given == "":
+                raise BotApiError(400, f"Bad Request: there is no {kind} in the request")
+            caption, entities = self._formatted(call, "caption", MAX_CAPTION, "message caption")
+            markup = self._check_markup(call)
+            fields = {kind: media(given), "caption": caption, "caption_entities": entities}
+            fields["reply_markup"] = markup
         message = self._new_message(chat_key, call)
-        message["text"] = text
-        if entities:
-            message["entities"] = entities
-        if markup:
-            message["reply_markup"] = markup
+        message.update((key, value) for key, value in fields.items() if value)
         return self._store(message)
 
+    def _m_sendMessage(self, call: Call) -> dict[str, Any]:
+        return self._send(call, "text")
+
     def _m_sendDocument(self, call: Call) -> dict[str, Any]:
-        chat_key = self._target_chat(call)
-        document = call.params.get("document")
-        if document is None or document == "":
-            raise BotApiError(400, "Bad Request: there is no document in the request")
-        caption, entities = self._formatted(call, "caption", MAX_CAPTION, "message caption")
-        markup = self._check_markup(call)
-        message = self._new_message(chat_key, call)
+        return self._send(call, "document", self._document)
+
+    def _document(self, document: Any) -> dict[str, Any]:
         number = next(self._file_ids)
         if isinstance(document, UploadedFile):
-            info: dict[str, Any] = {
+            return {
                 "file_id": f"BQACAgIAAxkBAAI{number:08d}",
                 "file_unique_id": f"AgAD{number:08d}",
                 "file_name": document.filename or "document",
                 "mime_type": document.content_type or "application/octet-stream",
                 "file_size": document.size,
             }
-        else:
-            info = {"file_id": str(document), "file_unique_id": f"AgAD{number:08d}"}
-        message["document"] = info
-        if caption:
-            message["caption"] = caption
-        if entities:
-            message["caption_entities"] = entities
-        if markup:
-            message["reply_markup"] = markup
-        return self._store(message)
+        return {"file_id": str(document), "file_unique_id": f"AgAD{number:08d}"}
 
     def _m_answerCallbackQuery(self, call: Call) -> bool:
         query_id = str(call.params.get("callback_query_id", ""))
@@ -1123,27 +1128,14 @@ class _Photos(_Methods):
     def _m_sendPhoto(self, call: Call) -> dict[str, Any]:
         """A photo upload (multipart; PNG or JPEG within Telegram's limits) or a file_id that
         this server handed out before; answers with two sizes, as Telegram does."""
-        chat_key = self._target_chat(call)
-        photo = call.params.get("photo")
-        if photo is None or photo == "":
-            raise BotApiError(400, "Bad Request: there is no photo in the request")
-        caption, entities = self._formatted(call, "caption", MAX_CAPTION, "message caption")
-        markup = self._check_markup(call)
+        return self._send(call, "photo", self._photo)
+
+    def _photo(self, photo: Any) -> list[dict[str, Any]]:
         if isinstance(photo, UploadedFile):
-            info = self._uploaded_photo(photo)
-        elif self.strict and str(photo) not in self.photo_ids:
+            return self._uploaded_photo(photo)
+        if self.strict and str(photo) not in self.photo_ids:
             raise BotApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
-        else:
-            info = [{"file_id": str(photo), "file_unique_id": "AQAD0", "width": 1, "height": 1}]
-        message = self._new_message(chat_key, call)
-        message["photo"] = info
-        if caption:
-            message["caption"] = caption
-        if entities:
-            message["caption_entities"] = entities
-        if markup:
-            message["reply_markup"] = markup
-        return self._store(message)
+        return [{"file_id": str(photo), "file_unique_id": "AQAD0", "width": 1, "height": 1}]
 
     def _uploaded_photo(self, photo: UploadedFile) -> list[dict[str, Any]]:
         """The PhotoSize list of an upload (a thumbnail, then the photo), its ids remembered."""
@@ -1196,37 +1188,6 @@ class BotApiStandIn(_Updates, _Records, _Faults, _Photos):
     ``api.base_url`` is what ``ApplicationBuilder.base_url`` takes. Requests with any other token
     get 401. Must be used from the event loop it was entered in.
     """
-
-    def __init__(
-        self,
-        token: str = DEFAULT_TOKEN,
-        *,
-        bot_username: str = "CareerStandInBot",
-        bot_first_name: str = "CareerBot",
-        host: str = "127.0.0.1",
-        port: int = 0,
-        strict: bool = True,
-    ) -> None:
-        super().__init__(
-            token,
-            bot_username=bot_username,
-            bot_first_name=bot_first_name,
-            host=host,
-            port=port,
-            strict=strict,
-        )
-        for name in (
-            "getMe",
-            "getUpdates",
-            "setWebhook",
-            "deleteWebhook",
-            "setMyCommands",
-            "sendMessage",
-            "sendDocument",
-            "sendPhoto",
-            "answerCallbackQuery",
-        ):
-            self._handlers[name] = getattr(self, "_m_" + name)
 
     async def __aenter__(self) -> BotApiStandIn:
         self._changed = asyncio.Event()

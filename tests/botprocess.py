@@ -14,6 +14,15 @@ from pathlib import Path
 
 from botapi import BotApiStandIn
 
+# the checkout these tests belong to: its bot is what a child process runs, not whichever one
+# the virtual environment has installed (an editable install of another checkout)
+CHECKOUT = str(Path(__file__).resolve().parent.parent)
+
+
+def bare_env(home: Path, **extra: str) -> dict[str, str]:
+    """A child's environment with nothing of this shell's but PATH; the checkout's bot."""
+    return {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": CHECKOUT, **extra}
+
 
 def bot_env(
     db: Path, api: BotApiStandIn | None = None, rate_limit: float = 0, **extra: str
@@ -22,6 +31,7 @@ def bot_env(
     the store in ``db``, and with ``api`` the stand-in's token and address (else no token)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "CAREERBOT_"))}
     env.update(CAREERBOT_DB=str(db), CAREERBOT_RATE_LIMIT=f"{rate_limit:g}", PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = CHECKOUT
     if api is not None:
         env.update(TELEGRAM_BOT_TOKEN=api.token, TELEGRAM_API_BASE_URL=api.base_url)
     env.update(extra)

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from botprocess import bare_env
 from PIL import Image
 
 from bot.charts import Pictures
@@ -109,7 +110,7 @@ def test_start_up_does_not_import_matplotlib_until_a_picture_is_drawn(tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        env=bare_env(tmp_path),
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert done.returncode == 0, done.stderr

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from botprocess import bare_env
+
 ROOT = Path(__file__).resolve().parent.parent
 FIELDS = {
     "question",
@@ -24,8 +26,7 @@ FIELDS = {
 def run(
     args: list[str], stdin: str = "", tmp_path: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    # PYTHONPATH: this checkout's bot, not whichever one the venv has installed (editable)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path or Path.cwd()), "PYTHONPATH": str(ROOT)}
+    env = bare_env(tmp_path or Path.cwd())
     if tmp_path is not None:
         env["CAREERBOT_DB"] = str(tmp_path / "cli.db")
     return subprocess.run(
@@ -99,7 +100,7 @@ def test_a_file_that_is_not_a_database_is_named(tmp_path):
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), **env_db},
+        env=bare_env(tmp_path, **env_db),
         cwd=tmp_path,
     )
     assert done.returncode == 2  # a start-up fault, like a bad setting (docs/interface.md)

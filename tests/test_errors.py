@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pytest
+from ahead import NEXT_YEAR
 
 from bot.engine import Engine
 from bot.knowledge import Knowledge
@@ -20,7 +21,7 @@ def test_a_fault_gets_the_apology_and_nothing_of_the_turn_is_saved(
         raise RuntimeError("Invalid isoformat string: ''")
 
     monkeypatch.setattr(views, "saved", broken)  # fails after the reminder was written
-    turn = engine.handle("e1", "/remind 2027-03-14 CMM exam", update_id=77)
+    turn = engine.handle("e1", f"/remind {NEXT_YEAR}-03-14 CMM exam", update_id=77)
     assert turn.plain() == kb.responses["error"].text
     assert "isoformat" not in turn.plain()
     reminders = engine.store.db.execute("SELECT count(*) FROM reminders").fetchone()[0]

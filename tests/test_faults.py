@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ahead import NEXT_YEAR
+from botprocess import bare_env
 from test_telegram import USER, Running, bot_on_stand_in, reschedule, settled
 
 import bot.store
@@ -175,7 +177,7 @@ def _state(running: Running, notification_id: int) -> str:
 
 
 async def _due_now(running: Running) -> int:
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     first = running.engine.reminders.pending()[0]
     running.engine.store.db.execute(
@@ -351,9 +353,7 @@ async def test_python_telegram_bot_keeps_no_id_of_every_chat_and_user(running: R
 def _run(
     args: list[bytes | str], stdin: bytes, tmp_path: Path, lang: str
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": lang, "LC_ALL": lang}
-    env["CAREERBOT_DB"] = str(tmp_path / "cli.db")
-    env["PYTHONPATH"] = str(Path(bot.store.__file__).parent.parent)
+    env = bare_env(tmp_path, LANG=lang, LC_ALL=lang, CAREERBOT_DB=str(tmp_path / "cli.db"))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,

@@ -3,13 +3,14 @@ user, reminder, pending notification and owed reply, and the bot carries on from
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ahead import NEXT_YEAR
+from botprocess import bare_env
 from pgserver import PgServer, fresh_schema
 
 from bot.engine import Engine
@@ -31,11 +32,7 @@ def migrate(source: str, target: str, cwd: Path) -> subprocess.CompletedProcess[
         text=True,
         timeout=120,
         cwd=cwd,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "HOME": str(cwd),
-            "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        },
+        env=bare_env(cwd),
     )
 
 
@@ -43,9 +40,9 @@ def fill(kb: Knowledge, location: str) -> dict[str, object]:
     """A store with what users leave behind; returns the users' exports."""
     engine = Engine(kb, Store(location))
     engine.handle("u1", "/timezone Europe/Berlin", update_id=1)
-    engine.handle("u1", "/remind 2027-03-14 09:30 CMM exam", update_id=2)
+    engine.handle("u1", f"/remind {NEXT_YEAR}-03-14 09:30 CMM exam", update_id=2)
     engine.handle("u1", "how do i become a pilot", update_id=3)
-    engine.handle("u2", "/remind 2027-05-01 FACHE renewal", update_id=4, chat="c2")  # owed
+    engine.handle("u2", f"/remind {NEXT_YEAR}-05-01 FACHE renewal", update_id=4, chat="c2")  # owed
     engine.handle("u2", "salry?", update_id=5)
     exports = {u: engine.store.export(u) for u in ("u1", "u2")}
     engine.store.close()
@@ -71,9 +68,11 @@ def test_sqlite_to_postgresql_and_back(tmp_path: Path, kb: Knowledge, pg_url: st
         pending_before
     )
     assert len(moved.store.owed()) == 1, "the reply still owed is still owed"
-    assert moved.handle("u1", "/remind 2027-03-14 09:30 CMM exam", update_id=2).replies == []
+    assert (
+        moved.handle("u1", f"/remind {NEXT_YEAR}-03-14 09:30 CMM exam", update_id=2).replies == []
+    )
     # the bot carries on: a new reminder gets new ids, above the copied ones
-    turn = moved.handle("u1", "/remind 2027-06-01 CPHM exam", update_id=6)
+    turn = moved.handle("u1", f"/remind {NEXT_YEAR}-06-01 CPHM exam", update_id=6)
     assert "Saved" in turn.plain()
     listed = moved.handle("u1", "/reminders", update_id=7).plain()
     assert "CMM exam" in listed and "CPHM exam" in listed

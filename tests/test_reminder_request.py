@@ -479,7 +479,8 @@ def test_check_names_a_credential_name_given_to_two_entries(capsys, data_copy: P
     path = data_copy / "intents" / "reminder_words.yaml"
     path.write_text(path.read_text().replace("  cert_cmm: [cmm,", "  cert_cmm: [cphq,"))
     assert main(["check", str(data_copy)]) == 1
-    assert "credential name 'cphq' is claimed by" in capsys.readouterr().out
+    said = "credential name 'cphq' is claimed by 'cert_cmm' and 'cert_cphq'"
+    assert said in capsys.readouterr().out
 
 
 def test_the_words_are_data_a_curator_can_extend(kb: Knowledge, tmp_path: Path):

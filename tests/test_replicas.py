@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+from ahead import EXAM_DAY
 from botapi import DEFAULT_TOKEN, BotApiStandIn
 from botprocess import bot_env, bot_process
 from pgserver import PgServer, free_port, fresh_schema
@@ -76,7 +77,7 @@ async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
     with fresh_schema(pg_server, "r") as url:
         engine = Engine(kb, Store(url))
         for user in USERS:
-            engine.reminders.create(str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC")
+            engine.reminders.create(str(user), "CMM exam", EXAM_DAY, dt.time(9), "UTC")
         engine.store.execute("UPDATE notifications SET fire_at = ?", (time.time(),))
         due = Counter(int(n.user_id) for n in engine.reminders.pending())
         assert set(due) == set(USERS)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ahead import NEXT_YEAR
 from botapi import DEFAULT_TOKEN, BotApiStandIn
 from botprocess import bot_env, bot_process, run_to_exit
 
@@ -78,7 +79,7 @@ async def test_kill_9_loses_no_reminder_and_sends_none_twice(tmp_path):
             await started(api, 0)
             for user in users:
                 start = len(api.sent)
-                api.text_message(user, f"/remind 2027-03-14 10:00 CMM exam for {user}")
+                api.text_message(user, f"/remind {NEXT_YEAR}-03-14 10:00 CMM exam for {user}")
                 saved = await api.wait_for(lambda c: c.ok, method="sendMessage", start=start)
                 assert "Saved" in (saved.text or "")
             proc.send_signal(signal.SIGKILL)

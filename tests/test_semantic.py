@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+from botprocess import CHECKOUT
+
 from bot.engine import Engine
 from bot.knowledge import Knowledge, load
 from bot.understanding import semantic
@@ -30,7 +32,7 @@ def test_a_corrupt_model_file_stops_ask_with_a_named_error(tmp_path: Path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"not a graph")
     for model in (bad, tmp_path / "missing.onnx"):
-        env = {**os.environ, "CAREERBOT_EMBEDDING_MODEL": str(model)}
+        env = {**os.environ, "PYTHONPATH": CHECKOUT, "CAREERBOT_EMBEDDING_MODEL": str(model)}
         done = subprocess.run(
             [sys.executable, "-m", "bot", "ask", "salary?"],
             env=env,
@@ -131,7 +133,7 @@ def test_check_names_a_missing_or_corrupt_model(tmp_path: Path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"not a graph")
     for model in (bad, tmp_path / "missing.onnx"):
-        env = {**os.environ, "CAREERBOT_EMBEDDING_MODEL": str(model)}
+        env = {**os.environ, "PYTHONPATH": CHECKOUT, "CAREERBOT_EMBEDDING_MODEL": str(model)}
         done = subprocess.run(
             [sys.executable, "-m", "bot", "check"], env=env, capture_output=True, text=True
         )

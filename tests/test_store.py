@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
 from botprocess import bot_env, run_to_exit
 from pgserver import PgServer
@@ -32,6 +33,58 @@ def test_state_survives_reopening(store_location: str, backend: str):
         assert isinstance(again.db, pgstore.PgConnection)
         assert again.db.schema_version == len(pgstore.MIGRATIONS) == len(MIGRATIONS)
     again.close()
+
+
+def _at_version(location: str, backend: str, version: int, rows: list[str]) -> None:
+    """Make the store at ``location`` as a careerbot of schema ``version`` left it, holding
+    ``rows`` (SQL in both dialects)."""
+    if backend == "sqlite":
+        db = sqlite3.connect(location, isolation_level=None)
+        for script in MIGRATIONS[:version]:
+            db.executescript(script)
+        db.executescript(";".join(rows) + f"; PRAGMA user_version = {version};")
+        db.close()
+        return
+    with psycopg.connect(location, autocommit=True) as conn:
+        conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+        for number, script in enumerate(pgstore.MIGRATIONS[:version], start=1):
+            conn.execute(script.encode())
+            conn.execute("INSERT INTO schema_version (version) VALUES (%s)", [number])
+        for row in rows:
+            conn.execute(row.encode())
+
+
+@pytest.mark.both_backends
+def test_a_database_of_schema_3_upgrades_keeping_its_rows(store_location: str, backend: str):
+    """Migrations 4-8 on data: a reminder gets its first date, the unanswered questions are
+    grouped (ignoring case, the latest wording kept) with who asked them."""
+    _at_version(
+        store_location,
+        backend,
+        3,
+        [
+            "INSERT INTO reminders (user_id, title, kind, local_date, local_time, tz, leads,"
+            " repeat, created) VALUES ('1', 'CEU log', 'ceu', '2030-01-31', '09:00', 'UTC',"
+            " '[0]', 'monthly', 1.0)",
+            "INSERT INTO unanswered (user_id, text, outcome, at) VALUES"
+            " ('1', 'How do I fly', 'off_topic', 1.0), ('2', 'how do I FLY', 'low', 3.0),"
+            " ('1', 'how do i fly', 'off_topic', 2.0), ('3', 'pilot pay?', 'off_topic', 5.0)",
+        ],
+    )
+    store = Store(store_location)
+    try:
+        assert store.execute("SELECT first_date FROM reminders").fetchall() == [("2030-01-31",)]
+        assert store.top_unanswered() == [("how do i fly", 3), ("pilot pay?", 1)]
+        latest = store.execute("SELECT text, outcome FROM asked WHERE key = 'how do i fly'")
+        assert latest.fetchall() == [("how do I FLY", "low")]
+        assert store.export("1")["unanswered_questions"] == ["how do I FLY"]
+        assert store.export("3")["unanswered_questions"] == ["pilot pay?"]
+        counts = store.execute("SELECT user_id, n FROM asked_by ORDER BY user_id").fetchall()
+        assert counts == [("1", 2), ("2", 1), ("3", 1)]
+        store.record_unanswered("4", "how do i fly", "off_topic")
+        assert store.top_unanswered(1) == [("how do i fly", 4)]
+    finally:
+        store.close()
 
 
 def test_a_save_is_on_disk_before_it_returns(tmp_path):

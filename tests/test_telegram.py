@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ahead import EXAM_DAY, NEXT_YEAR
 from botapi import DEFAULT_TOKEN, BotApiStandIn, Call
 from pgserver import PgServer, fresh_schema
 from telegram import Chat, Message, Update, User
 from telegram.ext import Application
 
 from bot.config import Settings
+from bot.dates import add_months
 from bot.engine import Engine
 from bot.evaluate import load_conversations
 from bot.knowledge import Knowledge, default_data_dir
@@ -220,7 +222,7 @@ async def test_group_chats_answer_only_commands_and_mentions(running: Running, k
     [answer] = await running.replies(update, start, group)
     assert "FACHE" in (answer.text or "")
 
-    for personal in ("/remind 2027-03-14 CMM exam", "/export"):
+    for personal in (f"/remind {NEXT_YEAR}-03-14 CMM exam", "/export"):
         [refused] = await running.say(personal, chat_id=group, chat_type="group")
         assert refused.text == kb.responses["private_only"].text, personal
 
@@ -256,7 +258,7 @@ async def reschedule(running: Running) -> None:
 
 
 async def test_reminders_are_delivered_through_the_job_queue(running: Running):
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     store = running.engine.store
     # bring the first message forward to now: the job queue sends it, then it is marked sent
@@ -316,7 +318,7 @@ async def test_reload_keeps_serving_old_data_when_the_new_is_broken(
 
 async def _bring_forward(running: Running) -> int:
     """Make the user's first reminder message due now and schedule it as start-up would."""
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     first = running.engine.reminders.pending()[0]
     running.engine.store.db.execute(
@@ -360,8 +362,7 @@ def _due_now(running: Running, users: range) -> list[int]:
     """Give each user a reminder whose first message is due now; return those notification ids."""
     reminders = running.engine.reminders
     for user in users:
-        reminders.create(str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC")
-    reminders.drain()
+        reminders.create(str(user), "CMM exam", EXAM_DAY, dt.time(9), "UTC")
     db = running.engine.store.db
     firsts = [
         db.execute(
@@ -425,7 +426,7 @@ async def settled(condition: Callable[[], bool], within: float = 5.0) -> None:
 
 
 async def test_only_reminders_due_soon_are_jobs_and_a_refill_adds_the_rest(running: Running):
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
+    [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
     assert "Saved" in (saved.text or "")
     job_queue = running.app.job_queue
     assert job_queue is not None
@@ -474,33 +475,80 @@ async def test_one_user_s_backlog_does_not_hold_up_other_users():
     assert done[1:] == [(1, i) for i in range(20)], "the first user's updates ran in order"
 
 
+def _minute(at: float) -> dt.datetime:
+    """``at`` (an epoch) as a UTC moment to the minute, as a reminder is set."""
+    return dt.datetime.fromtimestamp(at, dt.UTC).replace(second=0, microsecond=0)
+
+
+def _jobs(running: Running) -> list[str]:
+    assert running.app.job_queue is not None
+    return [j.name or "" for j in running.app.job_queue.jobs() if (j.name or "").startswith("n")]
+
+
 async def test_a_reminder_moved_to_another_zone_goes_out_at_its_new_time(running: Running):
     """Its old job neither sends it at the old time nor keeps it from going out at the new."""
-    [saved] = await running.say("/remind 2027-03-14 CMM exam")
-    assert "Saved" in (saved.text or "")
+    event = _minute(time.time() + 6 * 3600)  # in UTC; 5:30 earlier in Asia/Kolkata (no DST)
+    running.engine.reminders.create(
+        str(USER), "CMM exam", event.date(), event.time(), "UTC", leads=[330, 0]
+    )
+    earlier, later = running.engine.reminders.pending()  # 5:30 before it (in ~30 min), at it
     job_queue = running.app.job_queue
     assert job_queue is not None
-    earlier, later = running.engine.reminders.pending()[:2]
     db = running.engine.store.db
-    now = time.time()
-    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1200, earlier.id))
-    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1, later.id))
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (time.time() + 1, later.id))
     [refill] = job_queue.get_jobs_by_name("refill")
-    await refill.run(running.app)  # jobs at the times as they were
-    # a zone change moves them: the first now comes due at once, the second in 20 minutes
-    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now, earlier.id))
-    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (now + 1200, later.id))
-    running.engine.reminders.hand_over([
-        n for n in running.engine.reminders.pending() if n.id in (earlier.id, later.id)
-    ])
+    await refill.run(running.app)
+    db.execute("UPDATE notifications SET fire_at = ? WHERE id = ?", (later.fire_at, later.id))
+    # jobs as if from before: the first's at its time, a stale one in 1 s for the second
+    assert sorted(_jobs(running)) == sorted([f"n{earlier.id}", f"n{later.id}"])
+    [offer] = [r for r in await running.say("/timezone Asia/Kolkata") if r.buttons]
     start = len(running.api.sent)
-    replies = await running.say("salary?")  # any reply schedules what the engine handed over
-    assert any("Median salary" in (c.text or "") for c in replies)
+    # the move's turn carries their new times: the first has passed (it goes out now), the
+    # second is in ~30 min
+    moved = await running.press(button_data(offer)["Move them"], offer.result["message_id"])
+    assert any("Asia/Kolkata" in (c.text or "") for c in moved)
     await running.api.wait_for(lambda c: "⏰" in (c.text or ""), start=start, timeout=5)
     await asyncio.sleep(1.5)  # the second one's old job has come and gone by now
     assert len(_reminder_calls(running)) == 1
     assert _state(running, earlier.id) == "sent" and _state(running, later.id) == "pending"
-    assert [j.name for j in job_queue.jobs() if j.name == f"n{later.id}"] == [f"n{later.id}"]
+    assert _jobs(running) == [f"n{later.id}"]
+
+
+async def test_a_reminder_set_for_the_coming_hour_is_a_job_at_once(running: Running):
+    """No refill or restart needed: the turn that saves it schedules it."""
+    event = _minute(time.time() + 1800)
+    [saved] = await running.say(f"/remind {event:%Y-%m-%d %H:%M} CMM exam")
+    assert "Saved" in (saved.text or "")
+    [due] = running.engine.reminders.pending()  # a week and a day before have passed
+    assert _jobs(running) == [f"n{due.id}"]
+
+
+async def test_a_repeat_due_within_the_hour_is_a_job_once_the_last_message_is_sent(
+    running: Running,
+):
+    """A monthly reminder whose last message went out late: its next one, due in half an
+    hour, is scheduled by the send itself."""
+    event = _minute(time.time() + 1800)
+    reminders = running.engine.reminders
+    saved = reminders.save(str(USER), "CEU log", event.date(), event.time(), "UTC", leads=[0])
+    [last] = saved.notifications
+    month_before = add_months(event.date(), -1).isoformat()
+    db = running.engine.store.db
+    db.execute(
+        "UPDATE reminders SET repeat = 'monthly', local_date = ?, first_date = ? WHERE id = ?",
+        (month_before, month_before, saved.reminder.id),
+    )
+    db.execute(
+        "UPDATE notifications SET occurrence = ?, fire_at = ? WHERE id = ?",
+        (month_before, time.time(), last.id),
+    )
+    start = len(running.api.sent)
+    await reschedule(running)
+    await running.api.wait_for(lambda c: "⏰" in (c.text or ""), start=start, timeout=5)
+    await settled(lambda: _state(running, last.id) == "sent")
+    [following] = reminders.pending()
+    assert following.fire_at == event.timestamp()
+    await settled(lambda: _jobs(running) == [f"n{following.id}"])
 
 
 ONE_OF_EACH_KIND = ["thread-01", "short-02", "two-07", "offtopic-02", "tour-14"]
@@ -580,7 +628,7 @@ async def test_replicas_keep_to_one_shared_pace_for_reminder_messages(
         ):
             for user in users:
                 first.engine.reminders.create(
-                    str(user), "CMM exam", dt.date(2027, 3, 14), dt.time(9), "UTC", leads=[0]
+                    str(user), "CMM exam", EXAM_DAY, dt.time(9), "UTC", leads=[0]
                 )
             first.engine.store.execute("UPDATE notifications SET fire_at = ?", (time.time(),))
             due = first.engine.reminders.pending()
@@ -664,7 +712,7 @@ async def test_the_database_going_away_and_coming_back(
     meanwhile waits, and once the server is back the bot answers and sends it, once."""
     with fresh_schema(pg_server) as url:
         async with bot_on_stand_in(kb, url, rate_limit=30) as running:
-            [saved] = await running.say("/remind 2027-03-14 CMM exam")
+            [saved] = await running.say(f"/remind {NEXT_YEAR}-03-14 CMM exam")
             assert "Saved" in (saved.text or "")
             first = running.engine.reminders.pending()[0]
             running.engine.store.db.execute(

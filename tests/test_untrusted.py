@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from ahead import EXAM_DAY, NEXT_YEAR
 from botapi import DEFAULT_TOKEN, BotApiStandIn
 from botprocess import bot_env, bot_process, run_to_exit
 from test_telegram import USER, Running, bot_on_stand_in, button_data, reschedule
@@ -58,7 +59,9 @@ async def delivered_reminder(running: Running, user: int, line: str) -> tuple[in
 
 
 async def test_forged_presses_never_touch_another_users_reminders(running: Running):
-    notification, buttons = await delivered_reminder(running, USER, "2027-03-14 10:00 CMM exam")
+    notification, buttons = await delivered_reminder(
+        running, USER, f"{NEXT_YEAR}-03-14 10:00 CMM exam"
+    )
     [(reminder,)] = rows(running, "SELECT id FROM reminders WHERE user_id = ?", str(USER))
     before = rows(running, "SELECT id, state, fire_at FROM notifications ORDER BY id")
     forged = [
@@ -81,7 +84,7 @@ async def test_forged_presses_never_touch_another_users_reminders(running: Runni
 
 
 async def test_personal_buttons_answer_only_in_the_private_chat(running: Running):
-    await running.say("/remind 2027-03-14 10:00 CMM exam")
+    await running.say(f"/remind {NEXT_YEAR}-03-14 10:00 CMM exam")
     [(reminder,)] = rows(running, "SELECT id FROM reminders WHERE user_id = ?", str(USER))
     running.api.group_message(USER, GROUP, "hello")
     refused = running.engine.response("private_only").text
@@ -97,7 +100,7 @@ async def test_personal_buttons_answer_only_in_the_private_chat(running: Running
 
 
 async def test_a_repeated_snooze_snoozes_once(running: Running):
-    _, buttons = await delivered_reminder(running, USER, "2027-03-14 10:00 CMM exam")
+    _, buttons = await delivered_reminder(running, USER, f"{NEXT_YEAR}-03-14 10:00 CMM exam")
     replies = []
     for n in range(30):
         replies += await running.press(buttons["Snooze 1 hour"], 100 + n)
@@ -111,7 +114,7 @@ async def test_done_twice_on_a_repeating_reminder_skips_one_occurrence(running: 
     running.engine.reminders.create(
         str(USER),
         "CEU log",
-        dt.date(2027, 3, 14),
+        EXAM_DAY,
         dt.time(10, 0),
         "UTC",
         leads=[1440, 0],
@@ -126,7 +129,7 @@ async def test_done_twice_on_a_repeating_reminder_skips_one_occurrence(running: 
     assert "Marked done" in (first.text or "")
     assert "Already done" in (second.text or "")
     [(day,)] = rows(running, "SELECT local_date FROM reminders WHERE title = 'CEU log'")
-    assert day == "2027-04-14", "one press skips one occurrence, the next stays"
+    assert day == f"{NEXT_YEAR}-04-14", "one press skips one occurrence, the next stays"
 
 
 async def test_a_failed_reply_is_resent_not_apologised_for(
@@ -134,7 +137,7 @@ async def test_a_failed_reply_is_resent_not_apologised_for(
 ):
     running.api.fail_next("sendMessage", 502, times=4)
     start = len(running.api.sent)
-    running.api.text_message(USER, "/remind 2027-03-14 10:00 CMM exam")
+    running.api.text_message(USER, f"/remind {NEXT_YEAR}-03-14 10:00 CMM exam")
     svc = running.app.bot_data["services"]
 
     def four_failed(call: object) -> bool:
@@ -154,7 +157,7 @@ async def test_a_failed_reply_is_resent_not_apologised_for(
     saved = [c for c in running.api.sent[start:] if c.ok and "Saved" in (c.text or "")]
     assert len(saved) == 1
     # the user, not knowing, asks again: the same reminder is recognised, not doubled
-    [again] = await running.say("/remind 2027-03-14 10:00 CMM exam")
+    [again] = await running.say(f"/remind {NEXT_YEAR}-03-14 10:00 CMM exam")
     assert "already have this reminder" in (again.text or "")
     assert rows(running, "SELECT count(*) FROM reminders") == [(1,)]
 
@@ -164,7 +167,7 @@ async def test_replies_owed_at_a_crash_go_out_after_the_restart(kb: Knowledge, t
     async with bot_on_stand_in(kb, db, rate_limit=0) as first:
         first.api.fail_next("sendMessage", 502, times=1000)  # Telegram unreachable for replies
         start = len(first.api.sent)
-        update_id = first.api.text_message(USER, "/remind 2027-03-14 10:00 CMM exam")
+        update_id = first.api.text_message(USER, f"/remind {NEXT_YEAR}-03-14 10:00 CMM exam")
         await first.api.wait_for(lambda c: c.failed, method="sendMessage", start=start)
         resent = first.api.updates_pushed[-1]
     # stopped without the reply delivered, as after kill -9; Telegram resends the update

@@ -5,10 +5,7 @@ The repository's methods (``pending``, ``notification``, ``claim``, ``release``,
 confirmation) and ``message`` (the reminder message itself).
 
 New notifications come back where they are made: in the engine's :class:`~bot.replies.Turn`
-(``Turn.notifications``) and from :meth:`mark_sent`. ``drain()`` is kept for the Telegram channel
-until it schedules those directly: it hands over what turns for a delivering channel (one that
-passes ``chat`` to the engine) and ``mark_sent`` created since the last call, nothing else, so
-``chat`` and ``ask`` leave nothing behind.
+(``Turn.notifications``) and from ``mark_sent``; a delivering channel schedules them from there.
 """
 
 from __future__ import annotations
@@ -32,7 +29,6 @@ class Reminders(ReminderRepository):
         """Work on ``store``; ``clock`` gives the current UTC epoch (tests control it)."""
         super().__init__(store, clock)
         self.kb = kb
-        self._handed: list[Notification] = []
 
     def create(self, *args: Any, **kwargs: Any) -> Reply:
         """Save a reminder (with :meth:`save`'s arguments) and return its confirmation."""
@@ -51,18 +47,3 @@ class Reminders(ReminderRepository):
             online_since=online_since,
             late_after=LATE_AFTER,
         )
-
-    def mark_sent(self, notification_id: int) -> list[Notification]:
-        """Record that Telegram accepted a notification; return any new ones (the next repeat)."""
-        added = super().mark_sent(notification_id)
-        self._handed += added
-        return added
-
-    def hand_over(self, notifications: list[Notification]) -> None:
-        """Keep a delivering channel's new notifications until it calls :meth:`drain`."""
-        self._handed += notifications
-
-    def drain(self) -> list[Notification]:
-        """Hand over the notifications kept since the last call (for the channel to schedule)."""
-        out, self._handed = self._handed, []
-        return out

@@ -105,11 +105,10 @@ def _job(job_queue: JobQueue[Any], notification_id: int, attempt: int, when: flo
     )
 
 
-def schedule_new(job_queue: JobQueue[Any] | None, services: Services) -> None:
-    """Schedule whatever the engine created since the last call."""
-    fresh = services.engine.reminders.drain()
-    if fresh and job_queue is not None:
-        schedule(job_queue, fresh, moved=True)
+def schedule_new(job_queue: JobQueue[Any] | None, notifications: list[Notification]) -> None:
+    """Schedule notifications just created or moved (a turn's, a repeat's after a send)."""
+    if notifications and job_queue is not None:
+        schedule(job_queue, notifications, moved=True)
 
 
 async def schedule_all(application: Application) -> None:  # type: ignore[type-arg]
@@ -126,7 +125,6 @@ async def schedule_all(application: Application) -> None:  # type: ignore[type-a
         log.info("%d reminder messages were being sent when a bot stopped", len(recovered))
     now = time.time()
     soon = reminders.pending(until=now + HORIZON)
-    reminders.drain()
     late = sum(1 for n in soon if n.fire_at < now)
     added = schedule(job_queue, soon)
     log.info("scheduled %d pending reminder messages (%d late)", added, late)
@@ -222,11 +220,11 @@ async def _send(
         _failed(context, svc, notification.id, attempt, exc)
         return
     try:
-        reminders.mark_sent(notification.id)
+        repeat = reminders.mark_sent(notification.id)
     except (StoreError, *DB_ERRORS):  # sent but not recorded: kept claimed, recorded later
         svc.unrecorded_sent.add(notification.id)
         return
-    schedule_new(context.job_queue, svc)
+    schedule_new(context.job_queue, repeat)
 
 
 def _failed(
@@ -253,9 +251,10 @@ async def record(context: BotContext) -> None:
     if not sent and not released:
         return
     reminders = svc.engine.reminders
+    repeats: list[Notification] = []
     try:
         for notification_id in sorted(sent):
-            reminders.mark_sent(notification_id)
+            repeats += reminders.mark_sent(notification_id)
             sent.discard(notification_id)
         for notification_id in sorted(released):
             reminders.release(notification_id)
@@ -265,4 +264,4 @@ async def record(context: BotContext) -> None:
     except (StoreError, *DB_ERRORS):
         return  # still cannot write; the next run tries again
     finally:
-        schedule_new(context.job_queue, svc)
+        schedule_new(context.job_queue, repeats)

@@ -29,7 +29,7 @@ RESEND_EVERY = 30.0  # seconds between retries of replies still owed after a fai
 
 async def send_turn(context: BotContext, chat_id: int, turn: Turn) -> None:
     """Send every reply of ``turn`` to ``chat_id``, then schedule any reminders it created."""
-    schedule_new(context.job_queue, context.services)
+    schedule_new(context.job_queue, turn.notifications)
     await send_replies(context, chat_id, turn.replies, turn.owed)
 
 
