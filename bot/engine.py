@@ -215,7 +215,22 @@ class Engine:
             turn = command(user, arg.strip())
             if turn is not None:
                 return turn
+        if name not in self._commands and (turn := self._as_words(user, f"{name} {arg}")):
+            return turn
         return Turn([self.response("unknown_command", command=short("/" + name, 30))])
+
+    def _as_words(self, user: User, text: str) -> Turn | None:
+        """An unknown command read as what its words ask ("/salary", "/tour licensing"): a
+        tour it requests, or a question it asks outright; None for anything less sure (the
+        unknown-command reply then says which commands there are)."""
+        said = text.replace("_", " ").strip()
+        if not said:
+            return None
+        requested = self.dialogs.requested(said)
+        if requested is not None:
+            return self.dialogs.start(user, requested)
+        turn = self.answers.question(user, said, redirect=False)
+        return turn if turn is not None and turn.matched else None
 
     def _press(self, user: User, data: str, private: bool = True) -> Turn:
         pressed = unpack(data)

@@ -51,6 +51,8 @@ SEMANTIC_MARGIN = 0.10  # ... leading the runner-up by this much ...
 NEAREST_COSINE = 0.50  # ... when an example of that intent is at least this close
 SEMANTIC_UNSURE = 0.25  # between this and an answer: "did you mean"
 UNSURE_COSINE = 0.40  # ... if an example of the top intent is at least this close
+AGREE_PROB = 0.65  # both stages rank the same intent first: the classifier this sure answers ...
+AGREE_SCORE = 0.25  # ... when the lexical stage scores it at least this
 MAX_READ = 2000  # characters of a message the matcher reads (the user still sees all of it)
 FIGURE_TOPICS = 2  # a figure quoted by at most this many intents' answers identifies them ...
 FIGURE_RANK = 3  # ... when one of them is among the unsure question's top this many
@@ -256,13 +258,39 @@ class Matcher:
         return self._by_figure(found, lexical)
 
     def _cascade(self, text: str, lexical: Match) -> Match:
-        if self.semantic is None or lexical.outcome in (Outcome.EMPTY, Outcome.MEDICAL):
+        if self.semantic is None or lexical.outcome is Outcome.EMPTY:
             return lexical
+        if lexical.outcome is Outcome.MEDICAL:
+            return self._medical(text, lexical)
         if lexical.outcome is Outcome.CONFIDENT and lexical.score >= NEAR_COPY:
             return lexical
         if self._other_job(lexical.words):
             return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
         return self._semantic_match(self.semantic.classify(self._place_names(text)), lexical)
+
+    def _medical(self, text: str, lexical: Match) -> Match:
+        """A medical word does not make a health question when the classifier is sure of a
+        topic of this field ("a front desk job at a family medicine clinic: which groups
+        should I join?"); anything less sure keeps the "not medical advice" redirect."""
+        assert self.semantic is not None
+        verdict = self.semantic.classify(self._place_names(text))
+        if self._sure(verdict):
+            ranked = [(c, p) for c, p in verdict.ranked if c in self.pooled]
+            return Match(Outcome.CONFIDENT, ranked, lexical.words)
+        return lexical
+
+    @staticmethod
+    def _sure(verdict: Verdict) -> bool:
+        """The classifier's own bar for an answer: probability, lead and a close example."""
+        from bot.understanding.semantic import OOS
+
+        top, prob = verdict.ranked[0]
+        return (
+            top != OOS
+            and prob >= SEMANTIC_CONFIDENT
+            and verdict.margin >= SEMANTIC_MARGIN
+            and verdict.nearest.get(top, 0.0) >= NEAREST_COSINE
+        )
 
     def _by_figure(self, found: Match, lexical: Match) -> Match:
         """A figure from the bot's own answers is on topic: it confirms the lexical stage's
@@ -300,11 +328,18 @@ class Matcher:
         if top == OOS:
             return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
         near = verdict.nearest.get(top, 0.0)
-        sure = prob >= SEMANTIC_CONFIDENT and verdict.margin >= SEMANTIC_MARGIN
-        if sure and near >= NEAREST_COSINE:
+        if self._sure(verdict):
             return Match(Outcome.CONFIDENT, ranked, lexical.words)
         if lexical.outcome is Outcome.CONFIDENT and lexical.intent in dict(ranked[:2]):
             return lexical  # both stages agree on it
+        if (
+            lexical.outcome is Outcome.UNSURE
+            and lexical.intent == top
+            and lexical.score >= AGREE_SCORE
+            and prob >= AGREE_PROB
+            and near >= UNSURE_COSINE
+        ):
+            return Match(Outcome.CONFIDENT, ranked, lexical.words)  # both rank it first
         if prob >= SEMANTIC_UNSURE and near >= UNSURE_COSINE:
             return Match(Outcome.UNSURE, ranked, lexical.words)
         if lexical.outcome is Outcome.UNSURE:
