@@ -266,8 +266,20 @@ class DialogRunner:
                 return verdict
         return None
 
+    def asks(self, text: str) -> bool:
+        """Whether typed text is a question rather than an answer to a step: a question word
+        first once the asides are left out ("wait, do nursing home admins need a license"), or
+        a question mark in more than a few words ("quick one: how long do those take?")."""
+        words = f" {utils.default_process(text)} "
+        for aside in sorted(self.kb.tours.asides, key=len, reverse=True):
+            words = words.replace(f" {aside} ", " ")
+        said = [w for w in words.split() if w not in self.kb.tours.fillers]
+        if said and said[0] in QUESTION_WORDS:
+            return True
+        return "?" in text and len(text.split()) > SHORT_ANSWER
+
     def _typed_option(self, step: Step, text: str) -> tuple[str, str] | None:
-        if step.multi or not step.options:
+        if step.multi or not step.options or self.asks(text):
             return None
         said = _affirmed(utils.default_process(text))
         labels = {o.id: utils.default_process(o.label) for o in step.options}
@@ -298,6 +310,8 @@ class DialogRunner:
 
 
 QUESTION_WORDS = {"what", "how", "why", "when", "where", "who", "which", "is", "are", "do", "does"}
+QUESTION_WORDS |= {"can", "could", "should", "would", "will", "whats", "hows", "wat"}
+SHORT_ANSWER = 3  # words: "nursing home?" is still a (hesitant) answer
 PLAIN_WORDS = {"a", "an", "the", "or", "and", "in", "of", "for", "to", "my", "i", "im", "yes"}
 
 

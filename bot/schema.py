@@ -174,6 +174,7 @@ class TourWords(Strict):
     resume: list[Text] = []  # "carry on": the current step asked again
     stop: list[Text] = []  # "never mind": the tour ends
     fillers: list[Word] = []  # words a resume or stop message may carry besides its phrase
+    asides: list[Text] = []  # lead-ins of a question typed mid-tour: "wait", "quick question"
 
 
 class FollowUp(Strict):
