@@ -119,7 +119,7 @@ class Answers:
         if self.threads.strays(context, text, match):
             match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)
             return self._not_understood(user, text, match) if redirect else None
-        followup = self._follow_up(user, match)
+        followup = self._follow_up(user, match, self.threads.leans(context, text))
         if followup:
             entry, detail = followup
             return self._scored(self.entry(user, entry, detail), match)
@@ -154,8 +154,11 @@ class Answers:
         turn.score = match.score
         return turn
 
-    def _follow_up(self, user: User, match: Match) -> tuple[Entry, Detail] | None:
-        """A detail the message asks for: of the matched entry, or of the previous topic."""
+    def _follow_up(
+        self, user: User, match: Match, leans: bool = False
+    ) -> tuple[Entry, Detail] | None:
+        """A detail the message asks for: of the matched entry, or of the previous topic (which
+        wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE)."""
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")
@@ -163,7 +166,7 @@ class Answers:
                 detail = asked_detail(entry, match)
                 if detail or names_a_detail(entry, match):
                     return (entry, detail) if detail else None
-                if match.score >= SURE_OF_NEW_TOPIC or not any(
+                if (match.score >= SURE_OF_NEW_TOPIC and not leans) or not any(
                     names_a_detail(e, match) for e in self._context_entries(user)
                 ):
                     return None

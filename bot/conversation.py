@@ -100,6 +100,29 @@ class Threads:
         rest -= {w for w in rest if w.endswith("state")}  # the lexicon's state markers
         return (follow_up, state) if not rest else None
 
+    def leans(self, context: Context, text: str) -> bool:
+        """Whether a message reads as a continuation of the context's topic: naming no other
+        entry, it says nothing but a detail of the topic ("renewal?", "and the director
+        tier?"), or one word more while pointing back at it ("do I have to renew it?")."""
+        if context.topic is None or any(e.id != context.topic for e in self.named(text)):
+            return False
+        content = self._content(text)
+        if len(content) > FOLLOW_UP_WORDS:
+            return False
+        entry = self.kb.entries.get(context.topic)
+        names = {n for d in entry.details for n in d.names} if entry else set()
+        said = utils.default_process(text).split()
+        fillers = set(self.kb.threads.fillers)
+        own = {
+            w
+            for w in self.matcher.content_words(said)
+            if w not in names and w not in fillers and not names & set(self.matcher.normalize(w))
+        }
+        if not own:
+            return True  # nothing but a detail of the topic: "renewal?", "and the director tier?"
+        pointed = any(p in said for p in self.kb.threads.pointers)
+        return pointed and len(own) == 1  # "do I have to renew it once I have it?"
+
     def match(self, context: Context, text: str, match: Match) -> Match:
         """``match`` unless the message only makes sense as a follow-up of the context's topic:
         then the match of the topic's title and the message together (with the message's own

@@ -191,6 +191,7 @@ class ThreadWords(Strict):
 
     fillers: list[Word] = []  # may stand beside an entity named alone ("and in ohio?")
     openers: list[Text] = []  # phrases opening a continuation ("and for", "what about")
+    pointers: list[Word] = []  # words pointing back at the topic in play ("it", "that one")
     kinds: dict[str, Word] = {}  # an entry id prefix -> the entity kind its answer puts in play
     detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
 

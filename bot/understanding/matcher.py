@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -51,8 +51,8 @@ SEMANTIC_MARGIN = 0.10  # ... leading the runner-up by this much ...
 NEAREST_COSINE = 0.50  # ... when an example of that intent is at least this close
 SEMANTIC_UNSURE = 0.25  # between this and an answer: "did you mean"
 UNSURE_COSINE = 0.40  # ... if an example of the top intent is at least this close
-AGREE_PROB = 0.65  # both stages rank the same intent first: the classifier this sure answers ...
-AGREE_SCORE = 0.25  # ... when the lexical stage scores it at least this
+AGREE_PROB = 0.45  # both stages rank the same intent first: the classifier this sure answers ...
+AGREE_SCORE = 0.30  # ... when the lexical stage scores it at least this
 MAX_READ = 2000  # characters of a message the matcher reads (the user still sees all of it)
 FIGURE_TOPICS = 2  # a figure quoted by at most this many intents' answers identifies them ...
 FIGURE_RANK = 3  # ... when one of them is among the unsure question's top this many
@@ -78,6 +78,7 @@ class Match:
     words: list[str] = field(default_factory=list)
     whole: bool = False  # the message asks for a whole topic ("both", "all the levels")
     numbers: list[str] = field(default_factory=list)  # figures it quotes: "$101,340" -> 101340
+    said: list[str] = field(default_factory=list)  # its content words before the synonyms
 
     @property
     def intent(self) -> str | None:
@@ -255,6 +256,7 @@ class Matcher:
         raw = utils.default_process(join_figures(text)).split()  # before synonyms: "levels"
         found.whole = any(w in self.whole_topic for w in raw)
         found.numbers = list(dict.fromkeys(w for w in raw if w in self.numbers))
+        found.said = self.content_words(raw)
         return self._by_figure(found, lexical)
 
     def _cascade(self, text: str, lexical: Match) -> Match:
@@ -310,7 +312,7 @@ class Matcher:
         for intent_id, score in candidates:
             if intent_id in quoting:
                 ranked = [(intent_id, score)] + [r for r in found.ranked if r[0] != intent_id]
-                return Match(Outcome.CONFIDENT, ranked, found.words, found.whole, found.numbers)
+                return replace(found, outcome=Outcome.CONFIDENT, ranked=ranked)
         return found
 
     def _other_job(self, content: list[str]) -> bool:
