@@ -245,14 +245,32 @@ class DialogRunner:
             turn.replies.insert(0, remark if isinstance(remark, Reply) else Reply(remark))
         return turn
 
-    def requested(self, text: str) -> Dialog | None:
-        """The tour a message asks for ("walk me through licensing"), if it asks for one."""
-        words = utils.default_process(text)
-        if not any(_has_phrase(words, p) for p in self.kb.tours.requests):
+    def requested(self, text: str, topic: str | None = None) -> Dialog | None:
+        """The tour a message asks for ("walk me through licensing"), if it asks for one: the
+        one its topic words name, else (for "walk me through it") the one whose results draw
+        most on the ``topic`` in play."""
+        if not self.asks_for_tour(text):
             return None
-        said = set(words.split())
+        return self.named(text) or (self.for_topic(topic) if topic else None)
+
+    def asks_for_tour(self, text: str) -> bool:
+        """Whether a message uses a tour request phrase ("walk me through", "quiz", "finder")."""
+        words = utils.default_process(text)
+        return any(_has_phrase(words, p) for p in self.kb.tours.requests)
+
+    def named(self, text: str) -> Dialog | None:
+        """The one tour whose topic words a message uses ("licensing", "degrees"), if one."""
+        said = set(utils.default_process(text).split())
         asked = [d for d in self.kb.dialogs.values() if said & set(d.asked_for)]
         return asked[0] if len(asked) == 1 else None
+
+    def for_topic(self, topic: str) -> Dialog | None:
+        """The tour whose results cite ``topic`` most often (none cites it: None)."""
+        cited = {
+            d.id: sum(r.entries.count(topic) for r in d.results) for d in self.kb.dialogs.values()
+        }
+        best = max(cited, key=lambda k: cited[k], default=None)
+        return self.kb.dialogs[best] if best and cited[best] else None
 
     def steer(self, text: str) -> str | None:
         """``stop`` or ``resume`` when a message only says that ("ok, carry on"), else None."""
@@ -285,10 +303,31 @@ class DialogRunner:
         labels = {o.id: utils.default_process(o.label) for o in step.options}
         best = process.extractOne(said, labels, scorer=fuzz.token_set_ratio, score_cutoff=90)
         found = best[2] if best else _meant(step, said)
+        polar = self._polarity(text)
+        if polar and (found is None or labels[found].split()[:1] not in ([], [polar])):
+            # "I don't have one": of the options that open with "No", the one it fits
+            answers = [o for o in step.options if labels[o.id].split()[:1] == [polar]]
+            found = answers[0].id if len(answers) == 1 else None
+            if len(answers) > 1:
+                found = _meant(step.model_copy(update={"options": answers}), said)
         if found is None:
             return None
         option = next(o for o in step.options if o.id == found)
         return option.id, option.next or END
+
+    def _polarity(self, text: str) -> str | None:
+        """ "yes" or "no" when typed text says one ("yep", "I don't", "never"), unless it is
+        unsure ("not sure", "dunno")."""
+        words = f" {utils.default_process(text)} "
+        tours = self.kb.tours
+        if any(f" {p} " in words for p in tours.unsure):
+            return None
+        said = [
+            v
+            for v, ps in (("yes", tours.yes), ("no", tours.no))
+            if any(f" {p} " in words for p in ps)
+        ]
+        return said[0] if len(said) == 1 else None
 
     def _number(self, user: User, dialog: Dialog, step: Step, text: str) -> Turn:
         number = _number(text)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from bot.answers import Answers
 from bot.buttons import Answer, ButtonData, Change, FreshDialog, Resume, StartDialog, unpack
 from bot.commands import CoreCommands
-from bot.conversation import QUIET
+from bot.conversation import QUIET, Context
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.errors import UserError
 from bot.features import Command, Feature, Press
@@ -185,7 +185,7 @@ class Engine:
                 return self.core.cancel(user, "")
             if steer == "resume":
                 return Turn([self.dialogs.question(user, *running)], running[0].id, 1.0, True)
-        requested = self.dialogs.requested(text)
+        requested = self.dialogs.requested(text, Context.of(user, self.clock()).topic)
         if requested is not None and (not running or running[0].id != requested.id):
             return self.dialogs.start(user, requested)
         if running:
@@ -200,6 +200,8 @@ class Engine:
             if (turn := read(user, text, private)) is not None:
                 return turn
         turn = self.answers.question(user, text, redirect=reask is None)
+        if (turn is None or not turn.matched) and not running and self.dialogs.asks_for_tour(text):
+            return Turn([self.response("menu")], matched=True)  # "a quiz?": which one, then
         if turn is None:
             return Turn(reask or [])
         if running and user.dialog:
@@ -226,9 +228,13 @@ class Engine:
         said = text.replace("_", " ").strip()
         if not said:
             return None
-        requested = self.dialogs.requested(said)
+        requested = self.dialogs.named(said)  # "/licensing": the command asks for its tour
+        if requested is None:
+            requested = self.dialogs.requested(said, Context.of(user, self.clock()).topic)
         if requested is not None:
             return self.dialogs.start(user, requested)
+        if self.dialogs.asks_for_tour(said):
+            return Turn([self.response("menu")], matched=True)  # "/tour", "/quiz"
         turn = self.answers.question(user, said, redirect=False)
         return turn if turn is not None and turn.matched else None
 

@@ -175,6 +175,9 @@ class TourWords(Strict):
     stop: list[Text] = []  # "never mind": the tour ends
     fillers: list[Word] = []  # words a resume or stop message may carry besides its phrase
     asides: list[Text] = []  # lead-ins of a question typed mid-tour: "wait", "quick question"
+    yes: list[Text] = []  # a typed yes ("yep"): picks the option whose label opens with "Yes"
+    no: list[Text] = []  # a typed no ("I don't", "never"): the option opening with "No"
+    unsure: list[Text] = []  # "not sure", "dunno": neither
 
 
 class FollowUp(Strict):
