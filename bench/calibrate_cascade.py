@@ -4,7 +4,9 @@ Each fold builds both stages from the other four (the lexical matcher from their
 classifier from their vectors) and plays the held-out phrases, intents' and
 ``out_of_scope.yaml``'s, through the whole decision (gates, near-copies, the classifier, the
 stages agreeing). The grid varies ``AGREE_PROB`` and ``AGREE_SCORE`` (both stages rank the same
-intent first: answer) and reports answered right, answered wrong and off-topic rejected. No test
+intent first: answer), then ``DISPUTE_SCORE`` and ``DISPUTE_RANK`` (the lexical stage holds out
+for another of the classifier's top intents: "did you mean"), and reports answered right,
+answered wrong and off-topic rejected. No test
 set is read. ``python bench/calibrate_cascade.py``
 """
 
@@ -63,7 +65,7 @@ def held_out() -> list[tuple[str, M.Match, semantic.Verdict]]:
         matcher = M.Matcher(intents, kb.lexicon, names, stage)  # type: ignore[arg-type]
         for i in held:
             lexical = matcher.lexical_match(texts[i])
-            out.append((labels[i], lexical, stage.classify(matcher._place_names(texts[i]))))
+            out.append((labels[i], lexical, stage.classify(matcher.model_text(texts[i]))))
         print(f"fold {k + 1}/{FOLDS} done")
     return out
 
@@ -117,6 +119,15 @@ def main() -> None:
             f"rejected {rejected:.1%}"
         )
     M.AGREE_PROB, M.AGREE_SCORE = saved
+    disputed = (M.DISPUTE_SCORE, M.DISPUTE_RANK)
+    for lex, rank in itertools.product((0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 2.0), (2, 3)):
+        M.DISPUTE_SCORE, M.DISPUTE_RANK = lex, rank
+        right, wrong, rejected = score(matcher, results)
+        print(
+            f"dispute lexical {lex:.2f} rank {rank}: right {right:.1%} wrong {wrong:.1%} "
+            f"rejected {rejected:.1%}"
+        )
+    M.DISPUTE_SCORE, M.DISPUTE_RANK = disputed
     right, wrong, rejected = score(matcher, results)
     print(
         f"current prob {saved[0]:.2f} lexical {saved[1]:.2f}: right {right:.1%} "

@@ -200,8 +200,6 @@ class Engine:
             if (turn := read(user, text, private)) is not None:
                 return turn
         turn = self.answers.question(user, text, redirect=reask is None)
-        if (turn is None or not turn.matched) and not running and self.dialogs.asks_for_tour(text):
-            return Turn([self.response("menu")], matched=True)  # "a quiz?": which one, then
         if turn is None:
             return Turn(reask or [])
         if running and user.dialog:

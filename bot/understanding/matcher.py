@@ -53,6 +53,8 @@ SEMANTIC_UNSURE = 0.25  # between this and an answer: "did you mean"
 UNSURE_COSINE = 0.40  # ... if an example of the top intent is at least this close
 AGREE_PROB = 0.45  # both stages rank the same intent first: the classifier this sure answers ...
 AGREE_SCORE = 0.30  # ... when the lexical stage scores it at least this
+DISPUTE_SCORE = 0.45  # a confident lexical top this strong, another of the classifier's top
+DISPUTE_RANK = 2  # ... DISPUTE_RANK, turns the classifier's sure answer into "did you mean"
 MAX_READ = 2000  # characters of a message the matcher reads (the user still sees all of it)
 FIGURE_TOPICS = 2  # a figure quoted by at most this many intents' answers identifies them ...
 FIGURE_RANK = 3  # ... when one of them is among the unsure question's top this many
@@ -268,14 +270,18 @@ class Matcher:
             return lexical
         if self._other_job(lexical.words):
             return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
-        return self._semantic_match(self.semantic.classify(self._place_names(text)), lexical)
+        return self._semantic_match(self.semantic.classify(self.model_text(text)), lexical)
+
+    def model_text(self, text: str) -> str:
+        """The message as the classifier reads it: places spelled out as their state."""
+        return self._place_names(text)
 
     def _medical(self, text: str, lexical: Match) -> Match:
         """A medical word does not make a health question when the classifier is sure of a
         topic of this field ("a front desk job at a family medicine clinic: which groups
         should I join?"); anything less sure keeps the "not medical advice" redirect."""
         assert self.semantic is not None
-        verdict = self.semantic.classify(self._place_names(text))
+        verdict = self.semantic.classify(self.model_text(text))
         if self._sure(verdict):
             ranked = [(c, p) for c, p in verdict.ranked if c in self.pooled]
             return Match(Outcome.CONFIDENT, ranked, lexical.words)
@@ -292,6 +298,18 @@ class Matcher:
             and prob >= SEMANTIC_CONFIDENT
             and verdict.margin >= SEMANTIC_MARGIN
             and verdict.nearest.get(top, 0.0) >= NEAREST_COSINE
+        )
+
+    @staticmethod
+    def _disputed(lexical: Match, top: str, ranked: list[tuple[str, float]]) -> bool:
+        """Whether the lexical stage is sure of another of the classifier's top intents
+        ("lowest to highest, what do they get paid": pay range by its words, top pay by the
+        model): then "did you mean" offers both rather than a confident guess."""
+        return (
+            lexical.outcome is Outcome.CONFIDENT
+            and lexical.intent != top
+            and lexical.score >= DISPUTE_SCORE
+            and lexical.intent in dict(ranked[:DISPUTE_RANK])
         )
 
     def _by_figure(self, found: Match, lexical: Match) -> Match:
@@ -331,6 +349,8 @@ class Matcher:
             return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
         near = verdict.nearest.get(top, 0.0)
         if self._sure(verdict):
+            if self._disputed(lexical, top, ranked):
+                return Match(Outcome.UNSURE, ranked, lexical.words)
             return Match(Outcome.CONFIDENT, ranked, lexical.words)
         if lexical.outcome is Outcome.CONFIDENT and lexical.intent in dict(ranked[:2]):
             return lexical  # both stages agree on it
