@@ -131,13 +131,19 @@ class Threads:
         if entry is None or match.outcome in (Outcome.MEDICAL, Outcome.EMPTY):
             return match
         content = self._content(text)
-        if not content or len(content) > FOLLOW_UP_WORDS:
-            return match
+        said = utils.default_process(text).split()
+        if not said or len(content) > FOLLOW_UP_WORDS:
+            return match  # "why not?" has no content word, yet asks about the topic
         if self._outside(content):
             return match
-        if match.outcome is Outcome.CONFIDENT and not self._chat(match):
+        if match.outcome is Outcome.CONFIDENT and content and not self._chat(match):
             return match  # it names a topic of its own: a newly named topic always wins
         joined = self.matcher.lexical_match(f"{entry.title}: {text}")
+        if joined.outcome is not Outcome.CONFIDENT and (
+            not content or any(p in said for p in self.kb.threads.pointers)
+        ):
+            # "where can that lead later on?": pointing back, it is worth the classifier's read
+            joined = self.matcher.match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
             return match
         return replace(match, outcome=joined.outcome, ranked=joined.ranked)
