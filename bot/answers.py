@@ -99,8 +99,10 @@ class Answers:
         if first is None or not first.matched:
             return None
         second = self._one(user, parts[1], redirect=False)
-        if second is None or not second.matched or first.intent == second.intent:
-            return first  # the other part is no question of this field, or the same one
+        if second is not None and second.matched and first.intent == second.intent:
+            return first  # the same question twice
+        if second is None or not second.matched:
+            return None  # the other part is no question of this field: read the whole message
         replies = first.replies + second.replies
         if len(parts) > 2:
             replies.append(self.texts.response("one_at_a_time"))
