@@ -4,9 +4,9 @@ Each fold builds both stages from the other four (the lexical matcher from their
 classifier from their vectors) and plays the held-out phrases, intents' and
 ``out_of_scope.yaml``'s, through the whole decision (gates, near-copies, the classifier, the
 stages agreeing). The grid varies ``AGREE_PROB`` and ``AGREE_SCORE`` (both stages rank the same
-intent first: answer), then ``DISPUTE_SCORE`` and ``DISPUTE_RANK`` (the lexical stage holds out
-for another of the classifier's top intents: "did you mean"), and reports answered right,
-answered wrong and off-topic rejected. No test
+intent first: answer), then ``DISPUTE_SCORE``, ``DISPUTE_RANK`` and ``DISPUTE_BELOW`` (the
+lexical stage is confident of another of the classifier's top intents: "did you mean"), and
+reports answered right, answered wrong and off-topic rejected. No test
 set is read. ``python bench/calibrate_cascade.py``
 """
 
@@ -128,6 +128,14 @@ def main() -> None:
             f"rejected {rejected:.1%}"
         )
     M.DISPUTE_SCORE, M.DISPUTE_RANK = disputed
+    below = M.DISPUTE_BELOW
+    for cap in (0.90, 0.95, 0.98, 1.01):
+        M.DISPUTE_BELOW = cap
+        right, wrong, rejected = score(matcher, results)
+        print(
+            f"dispute below {cap:.2f}: right {right:.1%} wrong {wrong:.1%} rejected {rejected:.1%}"
+        )
+    M.DISPUTE_BELOW = below
     right, wrong, rejected = score(matcher, results)
     print(
         f"current prob {saved[0]:.2f} lexical {saved[1]:.2f}: right {right:.1%} "

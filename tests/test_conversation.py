@@ -145,9 +145,10 @@ def test_a_comparison_compares_what_the_message_names(engine: Engine, kb: Knowle
     assert "PAHCOM" in turn.plain()  # the CMM's issuer detail, not its whole answer
 
 
-# Measured after merging main (2-core shared machine): 70.0% of 200 turns. The issue
-# asks for 85%, not reached: this floor is the measured figure, to raise as understanding improves.
-FLOOR = 0.70
+# Measured (2-core shared machine): 70.5% of 200 turns at main, 71.5% after the understanding
+# work (README "Conversations"). The issue asks for 85%, not reached: this floor is the measured
+# figure, to raise as understanding improves.
+FLOOR = 0.715
 
 
 def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):

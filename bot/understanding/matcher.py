@@ -55,6 +55,7 @@ AGREE_PROB = 0.45  # both stages rank the same intent first: the classifier this
 AGREE_SCORE = 0.30  # ... when the lexical stage scores it at least this
 DISPUTE_SCORE = 0.45  # a confident lexical top this strong, another of the classifier's top
 DISPUTE_RANK = 2  # ... DISPUTE_RANK, turns the classifier's sure answer into "did you mean"
+DISPUTE_BELOW = 0.95  # ... unless the classifier is at least this sure
 MAX_READ = 2000  # characters of a message the matcher reads (the user still sees all of it)
 FIGURE_TOPICS = 2  # a figure quoted by at most this many intents' answers identifies them ...
 FIGURE_RANK = 3  # ... when one of them is among the unsure question's top this many
@@ -349,7 +350,7 @@ class Matcher:
             return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
         near = verdict.nearest.get(top, 0.0)
         if self._sure(verdict):
-            if self._disputed(lexical, top, ranked):
+            if prob < DISPUTE_BELOW and self._disputed(lexical, top, ranked):
                 return Match(Outcome.UNSURE, ranked, lexical.words)
             return Match(Outcome.CONFIDENT, ranked, lexical.words)
         if lexical.outcome is Outcome.CONFIDENT and lexical.intent in dict(ranked[:2]):
