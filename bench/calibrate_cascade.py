@@ -30,16 +30,22 @@ class _Fixed:
     def __init__(self, classifier: semantic.Classifier, vectors: dict[str, semantic.Matrix]):
         self.classifier = classifier
         self.vectors = vectors
+        self.verdicts: dict[str, semantic.Verdict] = {}
 
     def classify(self, text: str) -> semantic.Verdict:
-        vector = self.vectors.get(text)
-        if vector is None:  # the place-spelled text: embed it
-            vector = semantic.embedder().embed_one(semantic.model_text(text))
-        return self.classifier.verdict(vector)
+        if text not in self.verdicts:
+            vector = self.vectors.get(text)
+            if vector is None:  # the place-spelled text: embed it
+                vector = semantic.embedder().embed_one(semantic.model_text(text))
+            self.verdicts[text] = self.classifier.verdict(vector)
+        return self.verdicts[text]
 
 
-def held_out() -> list[tuple[str, M.Match, semantic.Verdict]]:
-    """(true class, lexical match, verdict) for every phrase, by stages that never saw it."""
+Held = tuple[str, str, M.Match, M.Matcher]  # (true class, phrase, lexical match, fold's matcher)
+
+
+def held_out() -> list[Held]:
+    """Every phrase with its lexical match, by stages (of its fold) that never saw it."""
     kb = load()
     names = {n for e in kb.entries.values() for d in e.details for n in d.names}
     texts, labels = semantic.training_data(kb)
@@ -51,7 +57,7 @@ def held_out() -> list[tuple[str, M.Match, semantic.Verdict]]:
     for label in set(labels):
         idx = np.array([i for i, lab in enumerate(labels) if lab == label])
         fold[rng.permutation(idx)] = np.arange(len(idx)) % FOLDS
-    out: list[tuple[str, M.Match, semantic.Verdict]] = []
+    out: list[Held] = []
     for k in range(FOLDS):
         train = np.flatnonzero(fold != k)
         held = np.flatnonzero(fold == k)
@@ -63,34 +69,16 @@ def held_out() -> list[tuple[str, M.Match, semantic.Verdict]]:
         model = semantic.Classifier.fit("cv", vectors[train], [labels[i] for i in train])
         stage = _Fixed(model, {texts[i]: vectors[i] for i in held})
         matcher = M.Matcher(intents, kb.lexicon, names, stage)  # type: ignore[arg-type]
-        for i in held:
-            lexical = matcher.lexical_match(texts[i])
-            out.append((labels[i], lexical, stage.classify(matcher.model_text(texts[i]))))
+        out += [(labels[i], texts[i], matcher.lexical_match(texts[i]), matcher) for i in held]
         print(f"fold {k + 1}/{FOLDS} done")
     return out
 
 
-def decide(matcher: M.Matcher, lexical: M.Match, verdict: semantic.Verdict) -> M.Match:
-    """The cascade's verdict from the two stages' (what ``Matcher._cascade`` does)."""
-    if lexical.outcome is M.Outcome.EMPTY:
-        return lexical
-    if lexical.outcome is M.Outcome.MEDICAL:
-        sure = matcher._sure(verdict)
-        return M.Match(M.Outcome.CONFIDENT, verdict.ranked) if sure else lexical
-    if lexical.outcome is M.Outcome.CONFIDENT and lexical.score >= M.NEAR_COPY:
-        return lexical
-    if matcher._other_job(lexical.words):
-        return M.Match(M.Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
-    return matcher._semantic_match(verdict, lexical)
-
-
-def score(
-    matcher: M.Matcher, results: list[tuple[str, M.Match, semantic.Verdict]]
-) -> tuple[float, float, float]:
-    """(right, wrong, rejected) shares under the module's current thresholds."""
+def score(results: list[Held]) -> tuple[float, float, float]:
+    """(right, wrong, rejected) shares of the cascade under the module's current thresholds."""
     right = wrong = rejected = in_scope = oos = 0
-    for label, lexical, verdict in results:
-        found = decide(matcher, lexical, verdict)
+    for label, text, lexical, matcher in results:
+        found = matcher._cascade(text, lexical)  # the cascade itself, gates included
         answered = found.outcome is M.Outcome.CONFIDENT
         if label == semantic.OOS:
             oos += 1
@@ -105,15 +93,13 @@ def score(
 def main() -> None:
     """Print the grid around the agreement rule, and the rule switched off."""
     results = held_out()
-    kb = load()
-    matcher = M.Matcher(list(kb.intents.values()), kb.lexicon, set())
     saved = (M.AGREE_PROB, M.AGREE_SCORE)
     M.AGREE_PROB = 2.0
-    right, wrong, rejected = score(matcher, results)
+    right, wrong, rejected = score(results)
     print(f"no agreement rule: right {right:.1%} wrong {wrong:.1%} rejected {rejected:.1%}")
     for prob, lex in itertools.product(np.arange(0.25, 0.76, 0.05), (0.25, 0.30, 0.35, 0.40)):
         M.AGREE_PROB, M.AGREE_SCORE = float(prob), lex
-        right, wrong, rejected = score(matcher, results)
+        right, wrong, rejected = score(results)
         print(
             f"agree prob {prob:.2f} lexical {lex:.2f}: right {right:.1%} wrong {wrong:.1%} "
             f"rejected {rejected:.1%}"
@@ -122,7 +108,7 @@ def main() -> None:
     disputed = (M.DISPUTE_SCORE, M.DISPUTE_RANK)
     for lex, rank in itertools.product((0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 2.0), (2, 3)):
         M.DISPUTE_SCORE, M.DISPUTE_RANK = lex, rank
-        right, wrong, rejected = score(matcher, results)
+        right, wrong, rejected = score(results)
         print(
             f"dispute lexical {lex:.2f} rank {rank}: right {right:.1%} wrong {wrong:.1%} "
             f"rejected {rejected:.1%}"
@@ -131,12 +117,12 @@ def main() -> None:
     below = M.DISPUTE_BELOW
     for cap in (0.90, 0.95, 0.98, 1.01):
         M.DISPUTE_BELOW = cap
-        right, wrong, rejected = score(matcher, results)
+        right, wrong, rejected = score(results)
         print(
             f"dispute below {cap:.2f}: right {right:.1%} wrong {wrong:.1%} rejected {rejected:.1%}"
         )
     M.DISPUTE_BELOW = below
-    right, wrong, rejected = score(matcher, results)
+    right, wrong, rejected = score(results)
     print(
         f"current prob {saved[0]:.2f} lexical {saved[1]:.2f}: right {right:.1%} "
         f"wrong {wrong:.1%} rejected {rejected:.1%}"
