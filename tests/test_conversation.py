@@ -156,3 +156,20 @@ def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):
     report = evaluate_conversations(engine, load_conversations())
     assert sum(report.turns.values()) >= 150 and len(report.turns) == 5
     assert report.accuracy >= FLOOR, report.misses
+
+
+def test_a_detail_named_alone_is_the_topic_in_play(engine: Engine, kb: Knowledge):
+    user = f"detail-{next(counter)}"
+    engine.handle(user, "what is the FACHE")
+    turn = engine.handle(user, "renewal?")  # alone it would be the general renewal topic
+    assert turn.replies[0].title == kb.entries["cert_fache"].title
+    assert engine.store.user(user).context["detail"] == "renewal"
+    engine.handle(user, "mha?")
+    engine.handle(user, "courses?")  # the synonyms make it "course"; the detail is "courses"
+    context = engine.store.user(user).context
+    assert (context["topic"], context["detail"]) == ("degree_mha", "courses")
+
+
+def test_a_message_naming_two_associations_answers_each(engine: Engine, kb: Knowledge):
+    got = titles(engine, f"assoc-{next(counter)}", "ACHE or MGMA, which one should I join?")
+    assert got == [kb.entries["assoc_ache"].title, kb.entries["assoc_mgma"].title]

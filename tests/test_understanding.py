@@ -275,3 +275,13 @@ def test_figures_keep_their_digits_and_count_as_known(kb: Knowledge):
     matcher = build_matcher(kb)
     assert "101340" in matcher.normalize("is $101,340 right?")
     assert matcher.match("is $101,340 the median?").numbers == ["101340"]
+
+
+def test_a_medical_word_in_a_workplace_is_no_health_question(engine: Engine, kb: Knowledge):
+    job = (
+        "I'm a front desk supervisor at a family medicine clinic and want to meet people in "
+        "the field. Which professional associations should I join?"
+    )
+    assert engine.handle("u1", job).intent == "assoc_overview"
+    health = engine.handle("u1", "what medicine helps with a migraine")
+    assert health.plain() == kb.responses["medical"].text
