@@ -117,6 +117,8 @@ class Answers:
         context.store(user, now)
         if routed := self.threads.routed(context, text):
             return self._routed(user, *routed)
+        if picked := self.threads.picked(context, text):
+            return self.entry(user, picked)
         match = self.threads.match(context, text, self.matcher.match(text))
         if self.threads.strays(context, text, match):
             match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)

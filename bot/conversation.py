@@ -123,6 +123,32 @@ class Threads:
         pointed = any(p in said for p in self.kb.threads.pointers)
         return pointed and len(own) == 1  # "do I have to renew it once I have it?"
 
+    def picked(self, context: Context, text: str) -> Entry | None:
+        """The item of the last answer's list a short message picks by a word of its title
+        ("tell me about the nursing home one", "no wait, the quality one"): the answer's
+        related entries and the credentials it names are the list."""
+        entry = self.kb.entries.get(context.topic or "")
+        said = utils.default_process(text).split()
+        if entry is None or not {"one", "ones"} & set(said):
+            return None
+        content = self._content(text)
+        if len(content) > FOLLOW_UP_WORDS:
+            return None
+        listed = [
+            *entry.related,
+            *(self.kb.named.get(w, "") for w in entry.answer.lower().split()),
+        ]
+        fillers = set(self.kb.threads.fillers)
+        words = {w for w in self.matcher.content_words(said) if w not in fillers and len(w) >= 4}
+        scores: dict[str, int] = {}
+        for entry_id in dict.fromkeys(e for e in listed if e in self.kb.entries):
+            title = utils.default_process(self.kb.entries[entry_id].title).split()
+            scores[entry_id] = sum(any(_same_stem(w, t) for t in title) for w in words)
+        best = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not best or best[0][1] == 0 or (len(best) > 1 and best[1][1] == best[0][1]):
+            return None
+        return self.kb.entries[best[0][0]]
+
     def match(self, context: Context, text: str, match: Match) -> Match:
         """``match`` unless the message only makes sense as a follow-up of the context's topic:
         then the match of the topic's title and the message together (with the message's own
@@ -213,3 +239,8 @@ def _foreign(word: str, matcher: Matcher) -> bool:
         return True
     unknown = word not in matcher.vocabulary and word.isalpha()
     return unknown and len(word) >= 4 and any(v in word for v in "aeiouy")
+
+
+def _same_stem(word: str, other: str) -> bool:
+    """Whether two words share a stem of five letters, or are equal ("fellowship", "fellow")."""
+    return word == other or (len(other) >= 5 and word[:5] == other[:5])

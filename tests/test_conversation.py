@@ -145,10 +145,10 @@ def test_a_comparison_compares_what_the_message_names(engine: Engine, kb: Knowle
     assert "PAHCOM" in turn.plain()  # the CMM's issuer detail, not its whole answer
 
 
-# Measured (2-core shared machine): 70.5% of 200 turns at main, 71.5% after the understanding
+# Measured (2-core shared machine): 70.5% of 200 turns at main, 72.0% after the understanding
 # work (README "Conversations"). The issue asks for 85%, not reached: this floor is the measured
 # figure, to raise as understanding improves.
-FLOOR = 0.715
+FLOOR = 0.72
 
 
 def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):
@@ -173,3 +173,11 @@ def test_a_detail_named_alone_is_the_topic_in_play(engine: Engine, kb: Knowledge
 def test_a_message_naming_two_associations_answers_each(engine: Engine, kb: Knowledge):
     got = titles(engine, f"assoc-{next(counter)}", "ACHE or MGMA, which one should I join?")
     assert got == [kb.entries["assoc_ache"].title, kb.entries["assoc_mgma"].title]
+
+
+def test_the_one_a_message_picks_from_the_last_answers_list(engine: Engine, kb: Knowledge):
+    user = f"pick-{next(counter)}"
+    engine.handle(user, "which certifications do managers usually get?")
+    assert titles(engine, user, "no wait, the quality one") == [kb.entries["cert_cphq"].title]
+    engine.handle(user, "what kinds of health services managers are there")
+    assert titles(engine, user, "the nursing home one?") == [kb.entries["type_nha"].title]
