@@ -112,12 +112,8 @@ class Threads:
         entry = self.kb.entries.get(context.topic)
         names = {n for d in entry.details for n in d.names} if entry else set()
         said = utils.default_process(text).split()
-        fillers = set(self.kb.threads.fillers)
-        own = {
-            w
-            for w in self.matcher.content_words(said)
-            if w not in names and w not in fillers and not names & set(self.matcher.normalize(w))
-        }
+        named = {n for w in said if w in names for n in self.matcher.normalize(w)}
+        own = set(content) - names - named - set(self.kb.threads.fillers)  # "courses": course
         if not own:
             return True  # nothing but a detail of the topic: "renewal?", "and the director tier?"
         pointed = any(p in said for p in self.kb.threads.pointers)
