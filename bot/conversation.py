@@ -158,11 +158,13 @@ class Threads:
             return match  # "why not?" has no content word, yet asks about the topic
         if self._outside(content):
             return match
-        if match.outcome is Outcome.CONFIDENT and content and not self._chat(match):
+        asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
+        topical = [w for w in content if w not in asks]  # "why not?": no topic of its own
+        if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match):
             return match  # it names a topic of its own: a newly named topic always wins
         joined = self.matcher.lexical_match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT and (
-            not content or any(p in said for p in self.kb.threads.pointers)
+            not topical or any(p in said for p in self.kb.threads.pointers)
         ):
             # "where can that lead later on?": pointing back, it is worth the classifier's read
             joined = self.matcher.match(f"{entry.title}: {text}")
