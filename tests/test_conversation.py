@@ -181,3 +181,9 @@ def test_the_one_a_message_picks_from_the_last_answers_list(engine: Engine, kb: 
     assert titles(engine, user, "no wait, the quality one") == [kb.entries["cert_cphq"].title]
     engine.handle(user, "what kinds of health services managers are there")
     assert titles(engine, user, "the nursing home one?") == [kb.entries["type_nha"].title]
+
+
+def test_a_question_word_alone_asks_about_the_topic_in_play(engine: Engine, kb: Knowledge):
+    user = f"why-{next(counter)}"
+    engine.handle(user, "can this job be done remotely?")
+    assert titles(engine, user, "why not?") == [kb.entries["remote_work"].title]
