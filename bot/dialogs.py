@@ -311,9 +311,26 @@ class DialogRunner:
             if len(answers) > 1:
                 found = _meant(step.model_copy(update={"options": answers}), said)
         if found is None:
+            found = self._ordinal(step, text)
+        if found is None:
             return None
         option = next(o for o in step.options if o.id == found)
         return option.id, option.next or END
+
+    def _ordinal(self, step: Step, text: str) -> str | None:
+        """The option a short answer picks by its place ("the second one", "2", "option 3")."""
+        words = utils.default_process(text).split()
+        if not words or len(words) > SHORT_ANSWER + 1 or step.input == "number":
+            return None
+        ordinals = self.kb.tours.ordinals
+        places = [
+            int(w) if w.isdigit() else ordinals.index(w) + 1
+            for w in words
+            if (w.isdigit() and len(w) == 1) or w in ordinals
+        ]
+        if len(places) != 1 or not 1 <= places[0] <= len(step.options):
+            return None
+        return step.options[places[0] - 1].id
 
     def _polarity(self, text: str) -> str | None:
         """ "yes" or "no" when typed text says one ("yep", "I don't", "never"), unless it is

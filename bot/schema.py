@@ -178,6 +178,7 @@ class TourWords(Strict):
     yes: list[Text] = []  # a typed yes ("yep"): picks the option whose label opens with "Yes"
     no: list[Text] = []  # a typed no ("I don't", "never"): the option opening with "No"
     unsure: list[Text] = []  # "not sure", "dunno": neither
+    ordinals: list[Word] = []  # "first", "second"...: a short answer picking an option by place
 
 
 class FollowUp(Strict):

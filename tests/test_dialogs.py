@@ -305,3 +305,12 @@ def test_an_unknown_command_is_read_as_its_words(engine: Engine, kb: Knowledge):
     assert menu.plain().startswith(kb.responses["menu"].text)
     unknown = engine.handle(f"{user}-d", "/qwertz")
     assert unknown.plain() == engine.response("unknown_command", command="/qwertz").text
+
+
+def test_a_short_answer_picks_an_option_by_its_place(engine: Engine):
+    user = f"ordinal-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "the second one")
+    assert engine.store.user(user).profile.get("setting") == "practice"
+    engine.handle(user, "3")
+    assert engine.store.user(user).profile.get("interest") == "quality"
