@@ -99,8 +99,10 @@ class Answers:
         if first is None or not first.matched:
             return None
         second = self._one(user, parts[1], redirect=False)
-        if second is None or not second.matched or first.intent == second.intent:
-            return first  # the other part is no question of this field, or the same one
+        if second is not None and second.matched and first.intent == second.intent:
+            return first  # the same question twice
+        if second is None or not second.matched:
+            return None  # the other part is no question of this field: read the whole message
         replies = first.replies + second.replies
         if len(parts) > 2:
             replies.append(self.texts.response("one_at_a_time"))
@@ -115,11 +117,13 @@ class Answers:
         context.store(user, now)
         if routed := self.threads.routed(context, text):
             return self._routed(user, *routed)
+        if picked := self.threads.picked(context, text):
+            return self.entry(user, picked)
         match = self.threads.match(context, text, self.matcher.match(text))
         if self.threads.strays(context, text, match):
             match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)
             return self._not_understood(user, text, match) if redirect else None
-        followup = self._follow_up(user, match)
+        followup = self._follow_up(user, match, self.threads.leans(context, text))
         if followup:
             entry, detail = followup
             return self._scored(self.entry(user, entry, detail), match)
@@ -154,8 +158,11 @@ class Answers:
         turn.score = match.score
         return turn
 
-    def _follow_up(self, user: User, match: Match) -> tuple[Entry, Detail] | None:
-        """A detail the message asks for: of the matched entry, or of the previous topic."""
+    def _follow_up(
+        self, user: User, match: Match, leans: bool = False
+    ) -> tuple[Entry, Detail] | None:
+        """A detail the message asks for: of the matched entry, or of the previous topic (which
+        wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE)."""
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")
@@ -163,7 +170,7 @@ class Answers:
                 detail = asked_detail(entry, match)
                 if detail or names_a_detail(entry, match):
                     return (entry, detail) if detail else None
-                if match.score >= SURE_OF_NEW_TOPIC or not any(
+                if (match.score >= SURE_OF_NEW_TOPIC and not leans) or not any(
                     names_a_detail(e, match) for e in self._context_entries(user)
                 ):
                     return None

@@ -100,6 +100,51 @@ class Threads:
         rest -= {w for w in rest if w.endswith("state")}  # the lexicon's state markers
         return (follow_up, state) if not rest else None
 
+    def leans(self, context: Context, text: str) -> bool:
+        """Whether a message reads as a continuation of the context's topic: naming no other
+        entry, it says nothing but a detail of the topic ("renewal?", "and the director
+        tier?"), or one word more while pointing back at it ("do I have to renew it?")."""
+        if context.topic is None or any(e.id != context.topic for e in self.named(text)):
+            return False
+        content = self._content(text)
+        if len(content) > FOLLOW_UP_WORDS:
+            return False
+        entry = self.kb.entries.get(context.topic)
+        names = {n for d in entry.details for n in d.names} if entry else set()
+        said = utils.default_process(text).split()
+        named = {n for w in said if w in names for n in self.matcher.normalize(w)}
+        own = set(content) - names - named - set(self.kb.threads.fillers)  # "courses": course
+        if not own:
+            return True  # nothing but a detail of the topic: "renewal?", "and the director tier?"
+        pointed = any(p in said for p in self.kb.threads.pointers)
+        return pointed and len(own) == 1  # "do I have to renew it once I have it?"
+
+    def picked(self, context: Context, text: str) -> Entry | None:
+        """The item of the last answer's list a short message picks by a word of its title
+        ("tell me about the nursing home one", "no wait, the quality one"): the answer's
+        related entries and the credentials it names are the list."""
+        entry = self.kb.entries.get(context.topic or "")
+        said = utils.default_process(text).split()
+        if entry is None or not {"one", "ones"} & set(said):
+            return None
+        content = self._content(text)
+        if len(content) > FOLLOW_UP_WORDS:
+            return None
+        listed = [
+            *entry.related,
+            *(self.kb.named.get(w, "") for w in entry.answer.lower().split()),
+        ]
+        fillers = set(self.kb.threads.fillers)
+        words = {w for w in self.matcher.content_words(said) if w not in fillers and len(w) >= 4}
+        scores: dict[str, int] = {}
+        for entry_id in dict.fromkeys(e for e in listed if e in self.kb.entries):
+            title = utils.default_process(self.kb.entries[entry_id].title).split()
+            scores[entry_id] = sum(any(_same_stem(w, t) for t in title) for w in words)
+        best = sorted(scores.items(), key=lambda kv: -kv[1])
+        if not best or best[0][1] == 0 or (len(best) > 1 and best[1][1] == best[0][1]):
+            return None
+        return self.kb.entries[best[0][0]]
+
     def match(self, context: Context, text: str, match: Match) -> Match:
         """``match`` unless the message only makes sense as a follow-up of the context's topic:
         then the match of the topic's title and the message together (with the message's own
@@ -108,13 +153,21 @@ class Threads:
         if entry is None or match.outcome in (Outcome.MEDICAL, Outcome.EMPTY):
             return match
         content = self._content(text)
-        if not content or len(content) > FOLLOW_UP_WORDS:
-            return match
+        said = utils.default_process(text).split()
+        if not said or len(content) > FOLLOW_UP_WORDS:
+            return match  # "why not?" has no content word, yet asks about the topic
         if self._outside(content):
             return match
-        if match.outcome is Outcome.CONFIDENT and not self._chat(match):
+        asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
+        topical = [w for w in content if w not in asks]  # "why not?": no topic of its own
+        if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match):
             return match  # it names a topic of its own: a newly named topic always wins
         joined = self.matcher.lexical_match(f"{entry.title}: {text}")
+        if joined.outcome is not Outcome.CONFIDENT and (
+            not topical or any(p in said for p in self.kb.threads.pointers)
+        ):
+            # "where can that lead later on?": pointing back, it is worth the classifier's read
+            joined = self.matcher.match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
             return match
         return replace(match, outcome=joined.outcome, ranked=joined.ranked)
@@ -184,3 +237,8 @@ def _foreign(word: str, matcher: Matcher) -> bool:
         return True
     unknown = word not in matcher.vocabulary and word.isalpha()
     return unknown and len(word) >= 4 and any(v in word for v in "aeiouy")
+
+
+def _same_stem(word: str, other: str) -> bool:
+    """Whether two words share a stem of five letters, or are equal ("fellowship", "fellow")."""
+    return word == other or (len(other) >= 5 and word[:5] == other[:5])

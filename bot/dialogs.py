@@ -246,14 +246,32 @@ class DialogRunner:
             turn.replies.insert(0, remark if isinstance(remark, Reply) else Reply(remark))
         return turn
 
-    def requested(self, text: str) -> Dialog | None:
-        """The tour a message asks for ("walk me through licensing"), if it asks for one."""
-        words = utils.default_process(text)
-        if not any(_has_phrase(words, p) for p in self.kb.tours.requests):
+    def requested(self, text: str, topic: str | None = None) -> Dialog | None:
+        """The tour a message asks for ("walk me through licensing"), if it asks for one: the
+        one its topic words name, else (for "walk me through it") the one whose results draw
+        most on the ``topic`` in play."""
+        if not self.asks_for_tour(text):
             return None
-        said = set(words.split())
+        return self.named(text) or (self.for_topic(topic) if topic else None)
+
+    def asks_for_tour(self, text: str) -> bool:
+        """Whether a message uses a tour request phrase ("walk me through", "quiz", "finder")."""
+        words = utils.default_process(text)
+        return any(_has_phrase(words, p) for p in self.kb.tours.requests)
+
+    def named(self, text: str) -> Dialog | None:
+        """The one tour whose topic words a message uses ("licensing", "degrees"), if one."""
+        said = set(utils.default_process(text).split())
         asked = [d for d in self.kb.dialogs.values() if said & set(d.asked_for)]
         return asked[0] if len(asked) == 1 else None
+
+    def for_topic(self, topic: str) -> Dialog | None:
+        """The tour whose results cite ``topic`` most often (none cites it: None)."""
+        cited = {
+            d.id: sum(r.entries.count(topic) for r in d.results) for d in self.kb.dialogs.values()
+        }
+        best = max(cited, key=lambda k: cited[k], default=None)
+        return self.kb.dialogs[best] if best and cited[best] else None
 
     def steer(self, text: str) -> str | None:
         """``stop`` or ``resume`` when a message only says that ("ok, carry on"), else None."""
@@ -267,17 +285,67 @@ class DialogRunner:
                 return verdict
         return None
 
+    def asks(self, text: str) -> bool:
+        """Whether typed text is a question rather than an answer to a step: a question word
+        first once the asides are left out ("wait, do nursing home admins need a license"), or
+        a question mark in more than a few words ("quick one: how long do those take?")."""
+        words = f" {utils.default_process(text)} "
+        for aside in sorted(self.kb.tours.asides, key=len, reverse=True):
+            words = words.replace(f" {aside} ", " ")
+        said = [w for w in words.split() if w not in self.kb.tours.fillers]
+        if said and said[0] in QUESTION_WORDS:
+            return True
+        return "?" in text and len(text.split()) > SHORT_ANSWER
+
     def _typed_option(self, step: Step, text: str) -> tuple[str, str] | None:
-        if step.multi or not step.options:
+        if step.multi or not step.options or self.asks(text):
             return None
         said = _affirmed(utils.default_process(text))
         labels = {o.id: utils.default_process(o.label) for o in step.options}
         best = process.extractOne(said, labels, scorer=fuzz.token_set_ratio, score_cutoff=90)
         found = best[2] if best else _meant(step, said)
+        polar = self._polarity(text)
+        if polar and (found is None or labels[found].split()[:1] not in ([], [polar])):
+            # "I don't have one": of the options that open with "No", the one it fits
+            answers = [o for o in step.options if labels[o.id].split()[:1] == [polar]]
+            found = answers[0].id if len(answers) == 1 else None
+            if len(answers) > 1:
+                found = _meant(step.model_copy(update={"options": answers}), said)
+        if found is None:
+            found = self._ordinal(step, text)
         if found is None:
             return None
         option = next(o for o in step.options if o.id == found)
         return option.id, option.next or END
+
+    def _ordinal(self, step: Step, text: str) -> str | None:
+        """The option a short answer picks by its place ("the second one", "2", "option 3")."""
+        words = utils.default_process(text).split()
+        if not words or len(words) > SHORT_ANSWER + 1 or step.input == "number":
+            return None
+        ordinals = self.kb.tours.ordinals
+        places = [
+            int(w) if w.isdigit() else ordinals.index(w) + 1
+            for w in words
+            if (w.isdigit() and len(w) == 1) or w in ordinals
+        ]
+        if len(places) != 1 or not 1 <= places[0] <= len(step.options):
+            return None
+        return step.options[places[0] - 1].id
+
+    def _polarity(self, text: str) -> str | None:
+        """ "yes" or "no" when typed text says one ("yep", "I don't", "never"), unless it is
+        unsure ("not sure", "dunno")."""
+        words = f" {utils.default_process(text)} "
+        tours = self.kb.tours
+        if any(f" {p} " in words for p in tours.unsure):
+            return None
+        said = [
+            v
+            for v, ps in (("yes", tours.yes), ("no", tours.no))
+            if any(f" {p} " in words for p in ps)
+        ]
+        return said[0] if len(said) == 1 else None
 
     def _number(self, user: User, dialog: Dialog, step: Step, text: str) -> Turn:
         number = _number(text)
@@ -299,6 +367,8 @@ class DialogRunner:
 
 
 QUESTION_WORDS = {"what", "how", "why", "when", "where", "who", "which", "is", "are", "do", "does"}
+QUESTION_WORDS |= {"can", "could", "should", "would", "will", "whats", "hows", "wat"}
+SHORT_ANSWER = 3  # words: "nursing home?" is still a (hesitant) answer
 PLAIN_WORDS = {"a", "an", "the", "or", "and", "in", "of", "for", "to", "my", "i", "im", "yes"}
 
 

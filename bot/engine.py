@@ -20,7 +20,7 @@ from collections.abc import Callable
 from bot.answers import Answers
 from bot.buttons import Answer, ButtonData, Change, FreshDialog, Resume, StartDialog, unpack
 from bot.commands import CoreCommands
-from bot.conversation import QUIET
+from bot.conversation import QUIET, Context
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.errors import UserError
 from bot.features import Command, Feature, Press
@@ -183,7 +183,7 @@ class Engine:
                 return self.core.cancel(user, "")
             if steer == "resume":
                 return Turn([self.dialogs.question(user, *running)], running[0].id, 1.0, True)
-        requested = self.dialogs.requested(text)
+        requested = self.dialogs.requested(text, Context.of(user, self.clock()).topic)
         if requested is not None and (not running or running[0].id != requested.id):
             return self.dialogs.start(user, requested)
         if running:
@@ -213,7 +213,26 @@ class Engine:
             turn = command(user, arg.strip())
             if turn is not None:
                 return turn
+        if name not in self._commands and (turn := self._as_words(user, f"{name} {arg}")):
+            return turn
         return Turn([self.response("unknown_command", command=short("/" + name, 30))])
+
+    def _as_words(self, user: User, text: str) -> Turn | None:
+        """An unknown command read as what its words ask ("/salary", "/tour licensing"): a
+        tour it requests, or a question it asks outright; None for anything less sure (the
+        unknown-command reply then says which commands there are)."""
+        said = text.replace("_", " ").strip()
+        if not said:
+            return None
+        requested = self.dialogs.named(said)  # "/licensing": the command asks for its tour
+        if requested is None:
+            requested = self.dialogs.requested(said, Context.of(user, self.clock()).topic)
+        if requested is not None:
+            return self.dialogs.start(user, requested)
+        if self.dialogs.asks_for_tour(said):
+            return Turn([self.response("menu")], matched=True)  # "/tour", "/quiz"
+        turn = self.answers.question(user, said, redirect=False)
+        return turn if turn is not None and turn.matched else None
 
     def _press(self, user: User, data: str, private: bool = True) -> Turn:
         pressed = unpack(data)

@@ -175,6 +175,11 @@ class TourWords(Strict):
     resume: list[Text] = []  # "carry on": the current step asked again
     stop: list[Text] = []  # "never mind": the tour ends
     fillers: list[Word] = []  # words a resume or stop message may carry besides its phrase
+    asides: list[Text] = []  # lead-ins of a question typed mid-tour: "wait", "quick question"
+    yes: list[Text] = []  # a typed yes ("yep"): picks the option whose label opens with "Yes"
+    no: list[Text] = []  # a typed no ("I don't", "never"): the option opening with "No"
+    unsure: list[Text] = []  # "not sure", "dunno": neither
+    ordinals: list[Word] = []  # "first", "second"...: a short answer picking an option by place
 
 
 class FollowUp(Strict):
@@ -191,6 +196,7 @@ class ThreadWords(Strict):
 
     fillers: list[Word] = []  # may stand beside an entity named alone ("and in ohio?")
     openers: list[Text] = []  # phrases opening a continuation ("and for", "what about")
+    pointers: list[Word] = []  # words pointing back at the topic in play ("it", "that one")
     kinds: dict[str, Word] = {}  # an entry id prefix -> the entity kind its answer puts in play
     detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
 

@@ -145,9 +145,10 @@ def test_a_comparison_compares_what_the_message_names(engine: Engine, kb: Knowle
     assert "PAHCOM" in turn.plain()  # the CMM's issuer detail, not its whole answer
 
 
-# Measured after merging main (2-core shared machine): 70.0% of 200 turns. The issue
-# asks for 85%, not reached: this floor is the measured figure, to raise as understanding improves.
-FLOOR = 0.70
+# Measured (2-core shared machine): 70.5% of 200 turns at main, 72.0% after the understanding
+# work (README "Conversations"). The issue asks for 85%, not reached: this floor is the measured
+# figure, to raise as understanding improves.
+FLOOR = 0.72
 
 
 def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):
@@ -155,3 +156,34 @@ def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):
     report = evaluate_conversations(engine, load_conversations())
     assert sum(report.turns.values()) >= 150 and len(report.turns) == 5
     assert report.accuracy >= FLOOR, report.misses
+
+
+def test_a_detail_named_alone_is_the_topic_in_play(engine: Engine, kb: Knowledge):
+    user = f"detail-{next(counter)}"
+    engine.handle(user, "what is the FACHE")
+    turn = engine.handle(user, "renewal?")  # alone it would be the general renewal topic
+    assert turn.replies[0].title == kb.entries["cert_fache"].title
+    assert engine.store.user(user).context["detail"] == "renewal"
+    engine.handle(user, "mha?")
+    engine.handle(user, "courses?")  # the synonyms make it "course"; the detail is "courses"
+    context = engine.store.user(user).context
+    assert (context["topic"], context["detail"]) == ("degree_mha", "courses")
+
+
+def test_a_message_naming_two_associations_answers_each(engine: Engine, kb: Knowledge):
+    got = titles(engine, f"assoc-{next(counter)}", "ACHE or MGMA, which one should I join?")
+    assert got == [kb.entries["assoc_ache"].title, kb.entries["assoc_mgma"].title]
+
+
+def test_the_one_a_message_picks_from_the_last_answers_list(engine: Engine, kb: Knowledge):
+    user = f"pick-{next(counter)}"
+    engine.handle(user, "which certifications do managers usually get?")
+    assert titles(engine, user, "no wait, the quality one") == [kb.entries["cert_cphq"].title]
+    engine.handle(user, "what kinds of health services managers are there")
+    assert titles(engine, user, "the nursing home one?") == [kb.entries["type_nha"].title]
+
+
+def test_a_question_word_alone_asks_about_the_topic_in_play(engine: Engine, kb: Knowledge):
+    user = f"why-{next(counter)}"
+    engine.handle(user, "can this job be done remotely?")
+    assert titles(engine, user, "why not?") == [kb.entries["remote_work"].title]

@@ -265,3 +265,52 @@ def test_words_after_not_are_not_what_the_answer_means(engine: Engine):
     engine.handle(user, "walk me through licensing")
     engine.handle(user, "an assisted living place, not a nursing home")
     assert engine.store.user(user).dialog.slots.get("ltc_kind") == "assisted_living"
+
+
+def test_a_question_after_a_lead_in_is_answered_not_taken_as_an_option(engine: Engine):
+    user = f"aside-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "a hospital")
+    turn = engine.handle(user, "wait, do nursing home administrators need a license")
+    assert turn.intent == "license_nha", turn.intent
+    assert engine.store.user(user).dialog.step == "interest"  # the step is still open
+    assert "interest" not in engine.store.user(user).profile
+
+
+def test_a_typed_yes_or_no_picks_the_option_that_says_it(engine: Engine):
+    user = f"polar-{next(counter)}"
+    engine.handle(user, "walk me through nursing home administrator licensing")
+    engine.handle(user, "a nursing home")
+    engine.handle(user, "I don't have a bachelor's")
+    assert engine.store.user(user).profile.get("has_bachelor") == "no"
+    engine.handle(user, "yep, three years as a CNA")
+    assert engine.store.user(user).dialog is None  # the last step answered: the suggestion
+    assert engine.store.user(user).profile.get("ltc_experience") == "yes"
+
+
+def test_walk_me_through_it_picks_the_tour_of_the_topic_in_play(engine: Engine, kb: Knowledge):
+    user = f"itour-{next(counter)}"
+    engine.handle(user, "what is the CPHQ")
+    turn = engine.handle(user, "can you walk me through it?")
+    assert engine.store.user(user).dialog.id == "cert_finder"
+    assert turn.replies[-1].text == kb.dialogs["cert_finder"].steps[0].ask
+
+
+def test_an_unknown_command_is_read_as_its_words(engine: Engine, kb: Knowledge):
+    user = f"cmdwords-{next(counter)}"
+    engine.handle(user, "/licensing")
+    assert engine.store.user(user).dialog.id == "nha_licensing"
+    assert engine.handle(f"{user}-b", "/salary").intent == "pay_median"
+    menu = engine.handle(f"{user}-c", "/tour")
+    assert menu.plain().startswith(kb.responses["menu"].text)
+    unknown = engine.handle(f"{user}-d", "/qwertz")
+    assert unknown.plain() == engine.response("unknown_command", command="/qwertz").text
+
+
+def test_a_short_answer_picks_an_option_by_its_place(engine: Engine):
+    user = f"ordinal-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "the second one")
+    assert engine.store.user(user).profile.get("setting") == "practice"
+    engine.handle(user, "3")
+    assert engine.store.user(user).profile.get("interest") == "quality"

@@ -17,7 +17,7 @@ def asked_detail(entry: Entry, match: Match) -> Detail | None:
     """The one detail of ``entry`` that ``match`` asks for, or None (none, or the whole topic)."""
     if match.whole:
         return None
-    words = set(match.words)
+    words = {*match.words, *match.said}  # "courses": the synonyms make it "course"
     named = [d for d in entry.details if words.intersection(d.names)]
     if not named and match.numbers:
         quoted = set(match.numbers)
@@ -27,5 +27,5 @@ def asked_detail(entry: Entry, match: Match) -> Detail | None:
 
 def names_a_detail(entry: Entry, match: Match) -> bool:
     """Whether ``match`` names any detail of ``entry`` (one or several)."""
-    words = set(match.words)
+    words = {*match.words, *match.said}
     return any(words.intersection(d.names) for d in entry.details)

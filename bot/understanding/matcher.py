@@ -16,7 +16,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -51,6 +51,11 @@ SEMANTIC_MARGIN = 0.10  # ... leading the runner-up by this much ...
 NEAREST_COSINE = 0.50  # ... when an example of that intent is at least this close
 SEMANTIC_UNSURE = 0.25  # between this and an answer: "did you mean"
 UNSURE_COSINE = 0.40  # ... if an example of the top intent is at least this close
+AGREE_PROB = 0.45  # both stages rank the same intent first: the classifier this sure answers ...
+AGREE_SCORE = 0.30  # ... when the lexical stage scores it at least this
+DISPUTE_SCORE = 0.45  # a confident lexical top this strong, another of the classifier's top
+DISPUTE_RANK = 2  # ... DISPUTE_RANK, turns the classifier's sure answer into "did you mean"
+DISPUTE_BELOW = 0.95  # ... unless the classifier is at least this sure
 MAX_READ = 2000  # characters of a message the matcher reads (the user still sees all of it)
 FIGURE_TOPICS = 2  # a figure quoted by at most this many intents' answers identifies them ...
 FIGURE_RANK = 3  # ... when one of them is among the unsure question's top this many
@@ -76,6 +81,7 @@ class Match:
     words: list[str] = field(default_factory=list)
     whole: bool = False  # the message asks for a whole topic ("both", "all the levels")
     numbers: list[str] = field(default_factory=list)  # figures it quotes: "$101,340" -> 101340
+    said: list[str] = field(default_factory=list)  # its content words before the synonyms
 
     @property
     def intent(self) -> str | None:
@@ -253,16 +259,59 @@ class Matcher:
         raw = utils.default_process(join_figures(text)).split()  # before synonyms: "levels"
         found.whole = any(w in self.whole_topic for w in raw)
         found.numbers = list(dict.fromkeys(w for w in raw if w in self.numbers))
+        found.said = self.content_words(raw)
         return self._by_figure(found, lexical)
 
     def _cascade(self, text: str, lexical: Match) -> Match:
-        if self.semantic is None or lexical.outcome in (Outcome.EMPTY, Outcome.MEDICAL):
+        if self.semantic is None or lexical.outcome is Outcome.EMPTY:
             return lexical
+        if lexical.outcome is Outcome.MEDICAL:
+            return self._medical(text, lexical)
         if lexical.outcome is Outcome.CONFIDENT and lexical.score >= NEAR_COPY:
             return lexical
         if self._other_job(lexical.words):
             return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
-        return self._semantic_match(self.semantic.classify(self._place_names(text)), lexical)
+        return self._semantic_match(self.semantic.classify(self.model_text(text)), lexical)
+
+    def model_text(self, text: str) -> str:
+        """The message as the classifier reads it: places spelled out as their state."""
+        return self._place_names(text)
+
+    def _medical(self, text: str, lexical: Match) -> Match:
+        """A medical word does not make a health question when the classifier is sure of a
+        topic of this field ("a front desk job at a family medicine clinic: which groups
+        should I join?"); anything less sure keeps the "not medical advice" redirect."""
+        assert self.semantic is not None
+        verdict = self.semantic.classify(self.model_text(text))
+        if self._sure(verdict):
+            ranked = [(c, p) for c, p in verdict.ranked if c in self.pooled]
+            return Match(Outcome.CONFIDENT, ranked, lexical.words)
+        return lexical
+
+    @staticmethod
+    def _sure(verdict: Verdict) -> bool:
+        """The classifier's own bar for an answer: probability, lead and a close example."""
+        from bot.understanding.semantic import OOS
+
+        top, prob = verdict.ranked[0]
+        return (
+            top != OOS
+            and prob >= SEMANTIC_CONFIDENT
+            and verdict.margin >= SEMANTIC_MARGIN
+            and verdict.nearest.get(top, 0.0) >= NEAREST_COSINE
+        )
+
+    @staticmethod
+    def _disputed(lexical: Match, top: str, ranked: list[tuple[str, float]]) -> bool:
+        """Whether the lexical stage is sure of another of the classifier's top intents
+        ("lowest to highest, what do they get paid": pay range by its words, top pay by the
+        model): then "did you mean" offers both rather than a confident guess."""
+        return (
+            lexical.outcome is Outcome.CONFIDENT
+            and lexical.intent != top
+            and lexical.score >= DISPUTE_SCORE
+            and lexical.intent in dict(ranked[:DISPUTE_RANK])
+        )
 
     def _by_figure(self, found: Match, lexical: Match) -> Match:
         """A figure from the bot's own answers is on topic: it confirms the lexical stage's
@@ -282,7 +331,7 @@ class Matcher:
         for intent_id, score in candidates:
             if intent_id in quoting:
                 ranked = [(intent_id, score)] + [r for r in found.ranked if r[0] != intent_id]
-                return Match(Outcome.CONFIDENT, ranked, found.words, found.whole, found.numbers)
+                return replace(found, outcome=Outcome.CONFIDENT, ranked=ranked)
         return found
 
     def _other_job(self, content: list[str]) -> bool:
@@ -300,11 +349,20 @@ class Matcher:
         if top == OOS:
             return Match(Outcome.OFF_TOPIC, ranked, lexical.words)
         near = verdict.nearest.get(top, 0.0)
-        sure = prob >= SEMANTIC_CONFIDENT and verdict.margin >= SEMANTIC_MARGIN
-        if sure and near >= NEAREST_COSINE:
+        if self._sure(verdict):
+            if prob < DISPUTE_BELOW and self._disputed(lexical, top, ranked):
+                return Match(Outcome.UNSURE, ranked, lexical.words)
             return Match(Outcome.CONFIDENT, ranked, lexical.words)
         if lexical.outcome is Outcome.CONFIDENT and lexical.intent in dict(ranked[:2]):
             return lexical  # both stages agree on it
+        if (
+            lexical.outcome is Outcome.UNSURE
+            and lexical.intent == top
+            and lexical.score >= AGREE_SCORE
+            and prob >= AGREE_PROB
+            and near >= UNSURE_COSINE
+        ):
+            return Match(Outcome.CONFIDENT, ranked, lexical.words)  # both rank it first
         if prob >= SEMANTIC_UNSURE and near >= UNSURE_COSINE:
             return Match(Outcome.UNSURE, ranked, lexical.words)
         if lexical.outcome is Outcome.UNSURE:
