@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from bot.schema import Dialog, Result, Step
 
@@ -48,8 +48,11 @@ def paths(dialog: Dialog) -> Iterator[dict[str, str]]:
     yield from walk(dialog.start, {}, frozenset())
 
 
-def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
-    """Yield (location inside the dialog, message) for each problem."""
+def problems(
+    dialog: Dialog, entry_ids: set[str], dialog_ids: Collection[str] = ()
+) -> Iterator[tuple[Loc, str]]:
+    """Yield (location inside the dialog, message) for each problem (``dialog_ids``: the tours
+    a "which tour?" dialog's options may start)."""
     steps: dict[str, Step] = {}
     for i, step in enumerate(dialog.steps):
         if step.id in steps or step.id == END:
@@ -86,6 +89,11 @@ def problems(dialog: Dialog, entry_ids: set[str]) -> Iterator[tuple[Loc, str]]:
     if any(s.id in _cyclic(steps) for s in dialog.steps):
         yield ("steps",), "the steps form a loop: a user could never reach a result"
         return
+    if dialog.action == "tour":
+        for i, step in enumerate(dialog.steps):
+            for j, option in enumerate(step.options):
+                if option.id not in set(dialog_ids) - {dialog.id}:
+                    yield ("steps", i, "options", j, "id"), f"no tour '{option.id}' to start"
     if dialog.action is not None:
         return
     chosen: set[str] = set()

@@ -58,7 +58,7 @@ class DialogRunner:
         ``prompts`` (by input kind) word the questions of such steps."""
         self.kb = kb
         self.validators = dict(validators or {})
-        self.actions = dict(actions or {})
+        self.actions = {"tour": self._start_picked, **(actions or {})}
         self.prompts = dict(prompts or {})
 
     def start(
@@ -264,6 +264,24 @@ class DialogRunner:
         said = set(utils.default_process(text).split())
         asked = [d for d in self.kb.dialogs.values() if said & set(d.asked_for)]
         return asked[0] if len(asked) == 1 else None
+
+    def picker(self, text: str) -> Dialog | None:
+        """The "which tour?" dialog when a message asks for a tour and names none ("/tour",
+        "give me a tour", "what tours do you have"): nothing left besides its request phrase,
+        fillers and menu words; else None (a message with words of its own is a question)."""
+        if not self.asks_for_tour(text):
+            return None
+        tours = self.kb.tours
+        left = f" {utils.default_process(text)} "
+        for phrase in sorted(tours.requests, key=len, reverse=True):
+            left = left.replace(f" {phrase} ", "  ")
+        if not set(left.split()) <= {*tours.fillers, *tours.menu}:
+            return None
+        return next((d for d in self.kb.dialogs.values() if d.action == "tour"), None)
+
+    def _start_picked(self, user: User, slots: dict[str, str]) -> Turn:
+        """End the "which tour?" dialog by starting the tour its answer picked."""
+        return self.start(user, self.kb.dialogs[slots["tour"]])
 
     def for_topic(self, topic: str) -> Dialog | None:
         """The tour whose results cite ``topic`` most often (none cites it: None)."""

@@ -184,6 +184,8 @@ class Engine:
             if steer == "resume":
                 return Turn([self.dialogs.question(user, *running)], running[0].id, 1.0, True)
         requested = self.dialogs.requested(text, Context.of(user, self.clock()).topic)
+        if requested is None and not running:
+            requested = self.dialogs.picker(text)  # "give me a tour": which one?
         if requested is not None and (not running or running[0].id != requested.id):
             return self.dialogs.start(user, requested)
         if running:
@@ -227,10 +229,12 @@ class Engine:
         requested = self.dialogs.named(said)  # "/licensing": the command asks for its tour
         if requested is None:
             requested = self.dialogs.requested(said, Context.of(user, self.clock()).topic)
+        if requested is None:
+            requested = self.dialogs.picker(said)  # "/tour", "/quiz": which one?
         if requested is not None:
             return self.dialogs.start(user, requested)
         if self.dialogs.asks_for_tour(said):
-            return Turn([self.response("menu")], matched=True)  # "/tour", "/quiz"
+            return Turn([self.response("menu")], matched=True)  # "/tour salary": the menu
         turn = self.answers.question(user, said, redirect=False)
         return turn if turn is not None and turn.matched else None
 
@@ -254,7 +258,7 @@ class Engine:
         else:
             return False
         return dialog is not None and (
-            dialog.command in self._private or dialog.action is not None
+            dialog.command in self._private or dialog.action not in (None, "tour")
         )
 
     # --- for channels -------------------------------------------------------------------------

@@ -294,7 +294,7 @@ class _Loader:
                 self.check_target(doc, (*loc, "buttons", j), button.topic, button.dialog)
         for dialog in kb.dialogs.values():
             doc, loc = self.where[("dialog", dialog.id)]
-            for sub, message in dialogcheck.problems(dialog, set(kb.entries)):
+            for sub, message in dialogcheck.problems(dialog, set(kb.entries), set(kb.dialogs)):
                 self.problem(doc, (*loc, *sub), message)
         self.check_threads()
         self.check_charts()

@@ -155,7 +155,8 @@ class Dialog(Strict):
     start: Id
     steps: list[Step] = Field(min_length=1)
     results: list[Result] = []
-    action: Literal["reminder", "reminder_when", "reminder_rename"] | None = None
+    # "tour": a "which tour?" dialog, whose options are the ids of the tours it starts
+    action: Literal["reminder", "reminder_when", "reminder_rename", "tour"] | None = None
     asked_for: list[Word] = []  # topic words that, with a tour request word, start it typed
 
     @model_validator(mode="after")
@@ -180,6 +181,9 @@ class TourWords(Strict):
     no: list[Text] = []  # a typed no ("I don't", "never"): the option opening with "No"
     unsure: list[Text] = []  # "not sure", "dunno": neither
     ordinals: list[Word] = []  # "first", "second"...: a short answer picking an option by place
+    # words of a request naming no tour ("give me a tour", "what tours do you have"): besides
+    # its request phrase and the fillers, only these, so it opens the "which tour?" dialog
+    menu: list[Word] = []
 
 
 class FollowUp(Strict):

@@ -301,10 +301,46 @@ def test_an_unknown_command_is_read_as_its_words(engine: Engine, kb: Knowledge):
     engine.handle(user, "/licensing")
     assert engine.store.user(user).dialog.id == "nha_licensing"
     assert engine.handle(f"{user}-b", "/salary").intent == "pay_median"
-    menu = engine.handle(f"{user}-c", "/tour")
+    menu = engine.handle(f"{user}-c", "/tour salary")  # a tour it names none of: the menu
     assert menu.plain().startswith(kb.responses["menu"].text)
     unknown = engine.handle(f"{user}-d", "/qwertz")
     assert unknown.plain() == engine.response("unknown_command", command="/qwertz").text
+
+
+@pytest.mark.parametrize(
+    ("request_", "answer", "started"),
+    [
+        ("/tour", "the certification one", "cert_finder"),
+        ("give me a tour", "degrees", "degree_planner"),
+        ("what tours do you have?", "licensing please", "nha_licensing"),
+        ("guide me", "4", "nha_licensing"),
+    ],
+)
+def test_a_tour_asked_for_by_no_name_asks_which_and_a_typed_answer_starts_it(
+    engine: Engine, kb: Knowledge, request_: str, answer: str, started: str
+):
+    user = f"pick-{next(counter)}"
+    which = engine.handle(user, request_)
+    assert engine.store.user(user).dialog.id == "tour_pick"  # a tour is running: which one?
+    assert [b.label for b in which.replies[-1].buttons][:4] == [
+        o.label for o in kb.dialogs["tour_pick"].steps[0].options
+    ]
+    turn = engine.handle(user, answer)
+    assert engine.store.user(user).dialog.id == started
+    assert turn.replies[-1].text.startswith(kb.dialogs[started].steps[0].ask)
+
+
+def test_the_tour_picker_stops_and_lets_a_question_through(engine: Engine):
+    user = f"pickstop-{next(counter)}"
+    engine.handle(user, "/tour")
+    asked = engine.handle(user, "how much do they make?")
+    assert asked.intent == "pay_median"  # answered; the picker waits
+    assert engine.store.user(user).dialog.id == "tour_pick"
+    engine.handle(user, "stop")
+    assert engine.store.user(user).dialog is None
+    # a tour request with words of its own is a question, not the picker
+    engine.handle(user, "can you walk me through the salary numbers?")
+    assert engine.store.user(user).dialog is None
 
 
 def test_a_short_answer_picks_an_option_by_its_place(engine: Engine):

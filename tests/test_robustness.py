@@ -361,6 +361,7 @@ PREFIXES: list[tuple[str, ...]] = [
     ("/remind", "CMM", "Exam", "in 3 weeks", "09:00"),  # a multi-choice step
     (f"/remind {FUTURE} 09:00 CMM exam", "/reminders"),  # a real reminder to delete or snooze
     ("/forget",),
+    ("/tour",),  # the "which tour?" step: an option starts another tour
 ]
 
 
@@ -382,6 +383,7 @@ def test_the_prefixes_reach_the_places_they_are_meant_to(fresh_engine: Callable[
         7: ("remind_setup", "date"),
         8: ("remind_setup", "time"),
         9: ("remind_setup", "leads"),
+        12: ("tour_pick", "which"),
     }
     with fresh_engine() as engine:
         for number, prefix in enumerate(PREFIXES):
