@@ -57,7 +57,8 @@ from _common import (
     table,
     vm_status,
 )
-from pgserver import PgServer, free_port, running  # tests/ is on the path (_common)
+from botapi import text_update  # tests/ is on the path (_common)
+from pgserver import PgServer, free_port, running
 from reminder_burst import Deliveries, create_notifications
 
 SECRET = "bench-replicas-secret-0123"
@@ -182,20 +183,6 @@ def plan_chat(users: int, messages: int, scratch: Path, seed: int = 19) -> list[
     return plans
 
 
-def update(update_id: int, user: int, text: str) -> dict[str, Any]:
-    """A private text message as Telegram posts it to a webhook."""
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": "Ann"},
-            "text": text,
-        },
-    }
-
-
 # --- Telegram's side of the webhook --------------------------------------------------------------
 
 
@@ -246,7 +233,7 @@ async def chat_user(
         posts.append(post)
         update_id = dispatcher.next_id
         dispatcher.next_id += 1
-        post.tries = await dispatcher.post(update(update_id, user, step.text))
+        post.tries = await dispatcher.post(text_update(update_id, user, step.text))
         post.acked = time.time()
         at = max(at, post.acked)
 

@@ -282,6 +282,20 @@ class UploadedFile:
         return f"UploadedFile({self.field!r}, {self.filename!r}, {self.size} bytes)"
 
 
+def text_update(update_id: int, user: int, text: str) -> dict[str, Any]:
+    """A private text message as Telegram posts it to a webhook (or returns it from getUpdates)."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "Ann"},
+            "text": text,
+        },
+    }
+
+
 @dataclass(eq=False)
 class Call:
     """One request the stand-in received (successful or not).

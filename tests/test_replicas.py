@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 from ahead import EXAM_DAY
-from botapi import DEFAULT_TOKEN, BotApiStandIn
+from botapi import DEFAULT_TOKEN, BotApiStandIn, text_update
 from botprocess import bot_env, bot_process
 from pgserver import PgServer, free_port, fresh_schema
 
@@ -24,19 +24,6 @@ from bot.telegram.render import render
 
 HOOK_SECRET = "replica-secret-0123456789"
 USERS = range(7000, 7030)  # each with a reminder whose messages are all due now
-
-
-def update(update_id: int, user: int, text: str) -> dict[str, object]:
-    return {
-        "update_id": update_id,
-        "message": {
-            "message_id": update_id,
-            "date": int(time.time()),
-            "chat": {"id": user, "type": "private"},
-            "from": {"id": user, "is_bot": False, "first_name": "Ann"},
-            "text": text,
-        },
-    }
 
 
 async def post(client: httpx.AsyncClient, port: int, body: dict[str, object]) -> int:
@@ -108,14 +95,16 @@ async def test_two_webhook_replicas_share_the_work_and_keep_the_promises(
                 async with httpx.AsyncClient(timeout=30) as client:
                     # Telegram resends an update to the other replica: handled once
                     codes = await asyncio.gather(
-                        *(post(client, p, update(1, 88, "what is fache")) for p in ports)
+                        *(post(client, p, text_update(1, 88, "what is fache")) for p in ports)
                     )
                     assert codes == [200, 200]
                     # one user's messages through both replicas, alternately, each posted the
                     # moment the one before was acknowledged
                     questions = ["salary?", "what is fache", "cmm?", "mha?", "salary?", "hi"]
                     for i, text in enumerate(questions):
-                        assert await post(client, ports[i % 2], update(10 + i, 89, text)) == 200
+                        assert (
+                            await post(client, ports[i % 2], text_update(10 + i, 89, text)) == 200
+                        )
                         assert count(89) == i + 1, "acknowledged once answered"
 
                 def reminders_sent() -> Counter[int]:
@@ -176,7 +165,7 @@ async def test_an_update_the_webhook_acknowledged_is_answered_though_the_bot_die
                 with bot_process(env, tmp_path, tmp_path / "bot.log") as proc:
                     chat = 7200 + round_
                     assert (
-                        await post(client, port, update(100 + round_, chat, "what is fache"))
+                        await post(client, port, text_update(100 + round_, chat, "what is fache"))
                         == 200
                     )
                     proc.kill()
