@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,23 @@ def percentile(values: Sequence[float], p: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1))
     return ordered[rank]
+
+
+def shares(
+    outcomes: Iterable[tuple[str, str | None]], oos: str = "oos"
+) -> tuple[float, float, float]:
+    """(right, wrong, rejected) shares of ``(label, intent answered or None)`` pairs: right and
+    wrong among the in-scope labels, rejected among the ``oos`` ones."""
+    right = wrong = rejected = in_scope = out = 0
+    for label, answered in outcomes:
+        if label == oos:
+            out += 1
+            rejected += answered is None
+        else:
+            in_scope += 1
+            right += answered == label
+            wrong += answered is not None and answered != label
+    return right / in_scope, wrong / in_scope, rejected / out
 
 
 def vm_status(pid: int | str = "self") -> dict[str, int]:

@@ -16,6 +16,7 @@ import itertools
 import time
 
 import numpy as np
+from _common import shares
 
 from bot.knowledge import load
 from bot.understanding import matcher as M
@@ -76,18 +77,11 @@ def held_out() -> list[Held]:
 
 def score(results: list[Held]) -> tuple[float, float, float]:
     """(right, wrong, rejected) shares of the cascade under the module's current thresholds."""
-    right = wrong = rejected = in_scope = oos = 0
+    outcomes = []
     for label, text, lexical, matcher in results:
         found = matcher._cascade(text, lexical)  # the cascade itself, gates included
-        answered = found.outcome is M.Outcome.CONFIDENT
-        if label == semantic.OOS:
-            oos += 1
-            rejected += not answered
-        else:
-            in_scope += 1
-            right += answered and found.intent == label
-            wrong += answered and found.intent != label
-    return right / in_scope, wrong / in_scope, rejected / oos
+        outcomes.append((label, found.intent if found.outcome is M.Outcome.CONFIDENT else None))
+    return shares(outcomes, semantic.OOS)
 
 
 def main() -> None:

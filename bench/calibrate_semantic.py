@@ -13,6 +13,7 @@ import itertools
 import time
 
 import numpy as np
+from _common import shares
 
 from bot.knowledge import load
 from bot.understanding import semantic
@@ -46,22 +47,18 @@ def score(
     verdicts: list[tuple[str, semantic.Verdict]], conf: float, margin: float, cos: float
 ) -> tuple[float, float, float]:
     """(right, wrong, rejected) shares under one setting."""
-    right = wrong = rejected = in_scope = oos = 0
-    for label, v in verdicts:
-        answered = (
-            v.top != semantic.OOS
+    return shares(
+        (
+            (label, v.top)
+            if v.top != semantic.OOS
             and v.ranked[0][1] >= conf
             and v.margin >= margin
             and v.nearest[v.top] >= cos
-        )
-        if label == semantic.OOS:
-            oos += 1
-            rejected += not answered
-        else:
-            in_scope += 1
-            right += answered and v.top == label
-            wrong += answered and v.top != label
-    return right / in_scope, wrong / in_scope, rejected / oos
+            else (label, None)
+            for label, v in verdicts
+        ),
+        semantic.OOS,
+    )
 
 
 def main() -> None:
