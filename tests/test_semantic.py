@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 from botprocess import CHECKOUT
 
 from bot.engine import Engine
@@ -26,6 +27,32 @@ def test_changed_intents_make_the_artifact_stale(data_copy: Path):
     found = semantic.problems(load(data_copy))
     assert len(found) == 1 and "stale" in found[0].message
     assert str(found[0].path).endswith("semantic.npz")
+
+
+def test_an_artifact_embedded_by_other_arithmetic_is_reported_and_never_served(data_copy: Path):
+    """Its key matches, but its vectors are not what this machine's model computes."""
+    kb = load(data_copy)
+    path = semantic.artifact_path(kb)
+    assert path is not None
+    shipped = semantic.Classifier.read(path)
+    rng = np.random.default_rng(1)
+    noisy = shipped.vectors + rng.normal(0, 0.01, shipped.vectors.shape).astype(np.float32)
+    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    semantic.Classifier(
+        shipped.key,
+        shipped.classes,
+        shipped.weights,
+        shipped.bias,
+        noisy,
+        shipped.labels,
+        shipped.texts,
+        shipped.model,
+    ).save(path)
+    found = semantic.problems(kb)
+    assert len(found) == 1 and "differ from this machine" in found[0].message
+    served = semantic.load_semantic(kb).classifier
+    assert np.allclose(served.vectors, shipped.vectors, atol=2e-3)  # re-embedded, not the noise
+    assert semantic.problems(kb) == []  # and the rebuilt artifact was saved
 
 
 def test_a_corrupt_model_file_stops_ask_with_a_named_error(tmp_path: Path):

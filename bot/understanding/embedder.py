@@ -102,10 +102,15 @@ class Embedder:
         """The model file's sha256 (part of the classifier artifact's key)."""
         return file_digest(self.model)
 
-    def embed(self, texts: list[str], batch: int = 32) -> Vectors:
-        """Unit vectors for ``texts``, one row each."""
-        rows = [self._embed_batch(texts[i : i + batch]) for i in range(0, len(texts), batch)]
-        out: Vectors = np.concatenate(rows) if rows else np.zeros((0, DIM), np.float32)
+    def embed(self, texts: list[str]) -> Vectors:
+        """Unit vectors for ``texts``, one row each, each exactly as :meth:`embed_one` gives it.
+
+        One text per run: the graph quantizes its activations with one scale per run, so a
+        text batched with others (and their padding) would get a slightly different vector
+        from the one it gets alone, and the classifier must be trained on the served vectors.
+        """
+        rows = [self.embed_one(text) for text in texts]
+        out: Vectors = np.stack(rows) if rows else np.zeros((0, DIM), np.float32)
         return out
 
     def embed_one(self, text: str) -> Vectors:

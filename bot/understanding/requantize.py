@@ -5,13 +5,14 @@ graph (``Cast`` then ``Mul``). onnxruntime's optimiser folds those into float we
 about 160 MB more RSS (the word embeddings alone are 47 MB as floats). This script rewrites
 
 * every ``MatMul`` on such a weight into ``com.microsoft.DynamicQuantizeMatMul`` (the activations
-  are quantized per message, the weights stay int8: faster, a quarter of the memory), and
+  are quantized per message, the weights stay 8-bit: faster, a quarter of the memory; stored as
+  uint8 with zero point 128 so every CPU computes the same vectors), and
 * every embedding ``Gather`` from such a table into a ``Gather`` of int8 rows (and their scales)
   followed by the dequantization, so only the looked-up rows become floats (exact).
 
 Build-time only (needs the ``onnx`` package, the ``model`` extra): ``python -m
 bot.understanding.requantize [SOURCE] [TARGET]``. The output is deterministic; the README and
-``bench/embedding.py`` give its cost and accuracy against the original graph.
+``bench/embedding.py`` measure its cost and accuracy against the original graph.
 """
 
 from __future__ import annotations
@@ -54,15 +55,21 @@ def rewrite(source: Path, target: Path) -> dict[str, int]:
         if node.op_type == "MatMul" and (found := dequantized(node.input[1])):
             mul, cast, weight, scale = found
             scales = numpy_helper.to_array(inits[scale]).reshape(-1).astype(np.float32)
-            zero = np.zeros(scales.size, np.int8)
+            # uint8 = int8 + 128 with zero point 128: the same numbers, but onnxruntime then
+            # multiplies uint8 by uint8, which is exact integer arithmetic on every x86 CPU.
+            # uint8 x int8 uses VPMADDUBSW on AVX2, whose 16-bit sums saturate, so the same
+            # message got a different vector on an AVX2 machine than on an AVX-512 VNNI one.
+            shifted = numpy_helper.to_array(inits[weight]).astype(np.int16) + 128
+            zero = np.full(scales.size, 128, np.uint8)
             extra += [
+                numpy_helper.from_array(shifted.astype(np.uint8), f"{weight}_u8"),
                 numpy_helper.from_array(scales, f"{scale}_col"),
                 numpy_helper.from_array(zero, f"{weight}_zero"),
             ]
             replaced[id(node)] = [
                 helper.make_node(
                     "DynamicQuantizeMatMul",
-                    [node.input[0], weight, f"{scale}_col", f"{weight}_zero"],
+                    [node.input[0], f"{weight}_u8", f"{scale}_col", f"{weight}_zero"],
                     list(node.output),
                     name=f"{node.name}_dq",
                     domain="com.microsoft",

@@ -234,6 +234,26 @@ def build(kb: Knowledge, emb: Embedder, previous: Classifier | None = None) -> C
     return Classifier.fit(artifact_key(kb, emb.digest), vectors, labels, texts, emb.digest)
 
 
+SAMPLE = 4  # stored phrases re-embedded at load to confirm the vectors are this machine's
+SAME_VECTOR = 0.999  # float16 storage keeps a phrase's cosine with itself above 0.9999
+
+
+def vector_drift(classifier: Classifier, emb: Embedder) -> str | None:
+    """Why ``classifier``'s training vectors are not what ``emb`` computes here, or None.
+
+    The key covers the phrases and the model file, not the CPU: a runtime whose arithmetic
+    differs would embed messages differently from the phrases the classifier was trained on.
+    """
+    if not classifier.texts:
+        return None
+    picks = np.linspace(0, len(classifier.texts) - 1, SAMPLE).astype(int)
+    fresh = emb.embed([classifier.texts[i] for i in picks])
+    cosines = (fresh * classifier.vectors[picks]).sum(axis=1)
+    if float(cosines.min()) >= SAME_VECTOR:
+        return None
+    return f"its vectors differ from this machine's model output (cosine {cosines.min():.4f})"
+
+
 def load_semantic(kb: Knowledge) -> Semantic:
     """The semantic stage for ``kb``: its artifact if current, else rebuilt (and saved if it can).
 
@@ -246,9 +266,13 @@ def load_semantic(kb: Knowledge) -> Semantic:
     if path is not None and path.exists():
         try:
             previous = Classifier.read(path)
-            if previous.key == key:
+            if previous.key == key and (drift := vector_drift(previous, emb)) is None:
                 return Semantic(emb, previous)
-            log.warning("%s is stale; rebuilding the classifier", path)
+            if previous.key == key:
+                log.warning("%s: %s; rebuilding the classifier", path, drift)
+                previous = None  # its vectors are not this machine's: embed everything again
+            else:
+                log.warning("%s is stale; rebuilding the classifier", path)
         except ValueError as exc:
             log.warning("%s; rebuilding the classifier", exc)
     classifier = build(kb, emb, previous)
@@ -283,6 +307,8 @@ def problems(kb: Knowledge) -> list[Problem]:
         return [Problem(path, 1, str(exc).split(": ", 1)[-1])]
     if classifier.key != artifact_key(kb, digest):
         return [Problem(path, 1, f"classifier artifact is stale ({BUILD})")]
+    if drift := vector_drift(classifier, Embedder(model)):
+        return [Problem(path, 1, f"classifier artifact: {drift} ({BUILD})")]
     return []
 
 
@@ -303,7 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     kb = load(Path(args[1]) if len(args) > 1 else default_data_dir())
     path = artifact_path(kb)
-    assert path is not None
+    if path is None:  # knowledge built in memory has nowhere to keep an artifact
+        print("the knowledge has no data folder to write the artifact in", file=sys.stderr)
+        return 2
     build(kb, embedder()).save(path)
     print(f"wrote {path}")
     return 0
