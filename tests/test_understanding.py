@@ -57,8 +57,9 @@ def test_realistic_set_of_strangers_questions(engine: Engine, kb: Knowledge):
     assert kinds.count("long") >= 0.30 * len(in_scope)
     assert kinds.count("indirect") >= 0.15 * len(in_scope)
     assert kinds.count("typo") >= 0.15 * len(in_scope)
-    # very short questions are the likeliest near-copies of training phrases; 30 of 40 went
-    assert kinds.count("short") >= 0.04 * len(in_scope)
+    # the issue asks for at least 10% very short (1-4 word) questions, the way people really
+    # type; they are also the likeliest near-copies of training phrases (assert_no_copies)
+    assert kinds.count("short") >= 0.10 * len(in_scope)
     assert_no_copies(kb, examples)
     report = evaluate(engine, examples)
     # floors at what is measured (README "Understanding"): 83.3% right, 95.9% rejected, 5.6%
