@@ -142,6 +142,9 @@ def shared_pace(store: Store, rate: float) -> Callable[[], float] | None:
     return next_moment
 
 
+MOMENT_TRIES = 4  # moments of the shared pace a request may miss before it goes regardless
+
+
 class Pacing(AIORateLimiter):
     """python-telegram-bot's rate limiter (overall and per-group limits), without its retries.
 
@@ -158,6 +161,7 @@ class Pacing(AIORateLimiter):
         # ``rate`` would let a whole second's worth through at once on top of the steady rate,
         # so a burst could put twice the cap into one second.
         super().__init__(overall_max_rate=1, overall_time_period=1 / overall_max_rate)
+        self._interval = 1 / overall_max_rate
         self._shared = shared
         self._release: asyncio.TimerHandle | None = None
 
@@ -180,9 +184,7 @@ class Pacing(AIORateLimiter):
             else False
         )
         if chat_id is not None and self._shared is not None:
-            wait = self._shared() - time.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
+            await self._wait_for_moment(self._shared)
         try:
             return await self._run_request(
                 chat=chat_id is not None,
@@ -195,6 +197,21 @@ class Pacing(AIORateLimiter):
         except RetryAfter as exc:
             self._hold(seconds(exc.retry_after) + 0.1)
             raise
+
+    async def _wait_for_moment(self, shared: Callable[[], float]) -> None:
+        """Wait for this request's moment in the pace shared by the processes of the store.
+
+        A moment missed by more than half an interval (the process was busy when it came) is
+        given up for a later one: sent late, the message would land beside the moments after
+        it and put more than the rate into one second. After ``MOMENT_TRIES`` it goes anyway.
+        """
+        for _ in range(MOMENT_TRIES):
+            moment = shared()
+            wait = moment - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if time.time() - moment <= self._interval / 2:
+                return
 
     def _hold(self, wait: float) -> None:
         """Hold every request for ``wait`` seconds (a later flood limit extends the hold)."""
