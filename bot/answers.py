@@ -162,7 +162,12 @@ class Answers:
         self, user: User, match: Match, leans: bool = False
     ) -> tuple[Entry, Detail] | None:
         """A detail the message asks for: of the matched entry, or of the previous topic (which
-        wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE)."""
+        wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE,
+        "and executive?" after the career ladder is its executive tier)."""
+        if leans and match.outcome is not Outcome.MEDICAL:
+            for entry in self._context_entries(user)[:1]:
+                if detail := asked_detail(entry, match):
+                    return entry, detail
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")

@@ -160,12 +160,12 @@ class Threads:
             return match
         asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
         topical = [w for w in content if w not in asks]  # "why not?": no topic of its own
-        if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match):
+        pointed = any(p in said for p in self.kb.threads.pointers)
+        held = pointed and context.topic in context.entities.values()  # "is it worth it?"
+        if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match) and not held:
             return match  # it names a topic of its own: a newly named topic always wins
         joined = self.matcher.lexical_match(f"{entry.title}: {text}")
-        if joined.outcome is not Outcome.CONFIDENT and (
-            not topical or any(p in said for p in self.kb.threads.pointers)
-        ):
+        if joined.outcome is not Outcome.CONFIDENT and (not topical or pointed):
             # "where can that lead later on?": pointing back, it is worth the classifier's read
             joined = self.matcher.match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):

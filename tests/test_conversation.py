@@ -187,3 +187,20 @@ def test_a_question_word_alone_asks_about_the_topic_in_play(engine: Engine, kb: 
     user = f"why-{next(counter)}"
     engine.handle(user, "can this job be done remotely?")
     assert titles(engine, user, "why not?") == [kb.entries["remote_work"].title]
+
+
+def test_a_level_after_the_ladder_is_that_tier(engine: Engine, kb: Knowledge):
+    user = f"tier-{next(counter)}"
+    engine.handle(user, "what does the career ladder look like")
+    turn = engine.handle(user, "and executive?")  # alone it would be the executive-roles topic
+    assert turn.replies[0].title == kb.entries["career_ladder"].title
+    assert engine.store.user(user).context["detail"] == "executive"
+
+
+def test_it_after_a_credential_is_that_credential(engine: Engine, kb: Knowledge):
+    user = f"it-{next(counter)}"
+    engine.handle(user, "tell me about FACHE")
+    for follow_up in ["is it worth it?", "how long does it take?"]:  # alone: other topics
+        assert titles(engine, user, follow_up) == [kb.entries["cert_fache"].title], follow_up
+    engine.handle(user, "what is the job outlook")
+    assert titles(engine, user, "is it stressful?") == [kb.entries["stress_balance"].title]
