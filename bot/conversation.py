@@ -26,6 +26,9 @@ QUIET = 30 * 60  # seconds without a message after which the context is gone
 TURNS = 4  # turns without an answer from the knowledge after which it is gone
 SHORT_PAIR = 4  # words: "X and Y?" this short asks about both (when both are understood)
 FOLLOW_UP_WORDS = 6  # content words: a longer message stands on its own
+# the classifier's probability of "out of scope" from which a short message stands on its own
+# however much it shares with the thread: the shared words are no reason to answer it
+SURELY_OUTSIDE = 0.9
 
 
 class Context(BaseModel):
@@ -156,7 +159,7 @@ class Threads:
         said = utils.default_process(text).split()
         if not said or len(content) > FOLLOW_UP_WORDS:
             return match  # "why not?" has no content word, yet asks about the topic
-        if self._outside(content):
+        if self._outside(content) or self._declined(match):
             return match
         asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
         topical = [w for w in content if w not in asks]  # "why not?": no topic of its own
@@ -203,7 +206,7 @@ class Threads:
         content = self._content(text)
         if entry is None or not content or len(content) > FOLLOW_UP_WORDS:
             return False
-        if not any(_foreign(w, self.matcher) for w in content):
+        if not any(_foreign(w, self.matcher) for w in content) and not self._declined(match):
             return False
         near = {entry.id, *entry.related}
         details = {
@@ -223,6 +226,13 @@ class Threads:
         return any(
             w not in self.matcher.vocabulary or w in self.matcher.occupations for w in content
         )
+
+    def _declined(self, match: Match) -> bool:
+        """Whether the classifier is sure a message turned away as off-topic is outside the
+        field ("good schools in sacramento for my kids?"): the context must not carry it in,
+        however many of its words the thread shares (or the spelling corrector makes it share).
+        """
+        return match.outcome is Outcome.OFF_TOPIC and match.outside >= SURELY_OUTSIDE
 
     def _chat(self, match: Match) -> bool:
         """Whether a match is to one of the bot's own replies (small talk: "who are you?")."""

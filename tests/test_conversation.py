@@ -204,3 +204,12 @@ def test_it_after_a_credential_is_that_credential(engine: Engine, kb: Knowledge)
         assert titles(engine, user, follow_up) == [kb.entries["cert_fache"].title], follow_up
     engine.handle(user, "what is the job outlook")
     assert titles(engine, user, "is it stressful?") == [kb.entries["stress_balance"].title]
+
+
+def test_a_follow_up_the_classifier_puts_outside_the_field_is_declined(engine: Engine):
+    user = f"outside-{next(counter)}"
+    assert engine.handle(user, "how much do they make in california").matched
+    # every word is known ("schools", "kids", the city is California's), yet it is no question
+    # of this field: the thread's pay by state must not answer it
+    assert not engine.handle(user, "good schools in sacramento for my kids?").matched
+    assert engine.handle(user, "and in delaware?").matched
