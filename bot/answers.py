@@ -165,9 +165,9 @@ class Answers:
         wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE,
         "and executive?" after the career ladder is its executive tier)."""
         if leans and match.outcome is not Outcome.MEDICAL:
-            for entry in self._context_entries(user)[:1]:
-                if detail := asked_detail(entry, match):
-                    return entry, detail
+            for topic in self._context_entries(user)[:1]:
+                if detail := asked_detail(topic, match):
+                    return topic, detail
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")

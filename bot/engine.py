@@ -58,7 +58,9 @@ class Engine:
         self.texts = Texts(kb)
         self.answers = Answers(kb, self.matcher, self.texts, self.store, self.clock)
         self.reminders = Reminders(self.store, kb, self.clock)
-        self.dialogs = DialogRunner(kb)  # features start and advance runs through it
+        semantic = self.matcher.semantic
+        embed = semantic.embedder.embed if semantic else None  # typed answers by meaning
+        self.dialogs = DialogRunner(kb, embed=embed)  # features start and advance runs through it
         reminders = ReminderCommands(
             self.reminders, kb, self.texts, self.matcher, self.clock, self.dialogs
         )

@@ -15,7 +15,7 @@ from bot.buttons import DONE, Answer, Cancel, Change
 from bot.dialogcheck import ANY, END, choices
 from bot.dialogs.requests import TourRequests
 from bot.dialogs.results import NUMBERS, describe, notes_reply, result_reply
-from bot.dialogs.typed import TypedAnswers
+from bot.dialogs.typed import Embed, TypedAnswers
 from bot.dialogs.typed import number as number_of
 from bot.dialogstate import DialogState
 from bot.errors import UserError
@@ -53,14 +53,16 @@ class DialogRunner:
         validators: Mapping[str, Validator] | None = None,
         actions: Mapping[str, Action] | None = None,
         prompts: Mapping[str, Prompt] | None = None,
+        embed: Embed | None = None,
     ) -> None:
         """Run ``kb``'s dialogs; ``validators`` read typed input, ``actions`` end dialogs,
-        ``prompts`` (by input kind) word the questions of such steps."""
+        ``prompts`` (by input kind) word the questions of such steps; ``embed`` lets typed
+        answers pick options by meaning."""
         self.kb = kb
         self.validators = dict(validators or {})
         self.actions = {"tour": self._start_picked, **(actions or {})}
         self.prompts = dict(prompts or {})
-        self.typed = TypedAnswers(kb)  # typed text read as a step's answer
+        self.typed = TypedAnswers(kb, embed)  # typed text read as a step's answer
         self.tours = TourRequests(kb)  # typed text asking for a tour, or to resume or stop one
 
     def start(

@@ -3,24 +3,41 @@ yes or no, its place ("the second one"), or a number; a question is never taken 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
+import numpy.typing as npt
 from rapidfuzz import fuzz, process, utils
 
 from bot.knowledge import Knowledge
 from bot.schema import Step
+
+Vectors = npt.NDArray[np.float32]
+Embed = Callable[[list[str]], Vectors]  # texts -> unit vectors, one row each
 
 QUESTION_WORDS = {"what", "how", "why", "when", "where", "who", "which", "is", "are", "do", "does"}
 QUESTION_WORDS |= {"can", "could", "should", "would", "will", "whats", "hows", "wat"}
 SHORT_ANSWER = 3  # words: "nursing home?" is still a (hesitant) answer
 PLAIN_WORDS = {"a", "an", "the", "or", "and", "in", "of", "for", "to", "my", "i", "im", "yes"}
 SPELLED = 90  # rapidfuzz token-set score from which typed text spells an option's label
+# By meaning: the cosine of the typed answer with an option's label or one of its ``means``
+# words, and its lead over the next option, from which the answer is taken as that option.
+# Chosen on hand-written answers and non-answers ("show me the pay", "hello" stay questions),
+# never on a test set.
+MEANT_COSINE = 0.52
+MEANT_LEAD = 0.10
+MEANT_WORDS = 8  # a longer message is a statement or a question, not a step's answer
 
 
 class TypedAnswers:
     """Reads typed text against a step's options, with the tours' words (``kb.tours``)."""
 
-    def __init__(self, kb: Knowledge) -> None:
-        """Read with ``kb``'s tour words (asides, yes and no, ordinals)."""
+    def __init__(self, kb: Knowledge, embed: Embed | None = None) -> None:
+        """Read with ``kb``'s tour words (asides, yes and no, ordinals); with ``embed``, an
+        answer no word of which picks an option is matched to the options by meaning."""
         self.tours = kb.tours
+        self.embed = embed
+        self._options: dict[tuple[str, ...], tuple[list[str], Vectors]] = {}
 
     def asks(self, text: str) -> bool:
         """Whether typed text is a question rather than an answer to a step: a question word
@@ -49,7 +66,33 @@ class TypedAnswers:
             found = answers[0].id if len(answers) == 1 else None
             if len(answers) > 1:
                 found = _meant(step.model_copy(update={"options": answers}), said)
-        return found if found is not None else self._ordinal(step, text)
+        if found is None:
+            found = self._ordinal(step, text)
+        return found if found is not None else self._nearest(step, text)
+
+    def _nearest(self, step: Step, text: str) -> str | None:
+        """The option whose label or ``means`` words are nearest in meaning to a short typed
+        answer ("keeping patients safe": quality improvement), when it clearly leads."""
+        if self.embed is None or len(text.split()) > MEANT_WORDS:
+            return None
+        ids, vectors = self._vectors(step)
+        cosines = vectors @ self.embed([text])[0]
+        best: dict[str, float] = {}
+        for option_id, cosine in zip(ids, cosines.tolist(), strict=True):
+            best[option_id] = max(best.get(option_id, -1.0), cosine)
+        ranked = sorted(best.items(), key=lambda kv: -kv[1])
+        runner_up = ranked[1][1] if len(ranked) > 1 else -1.0
+        top, cosine = ranked[0]
+        return top if cosine >= MEANT_COSINE and cosine - runner_up >= MEANT_LEAD else None
+
+    def _vectors(self, step: Step) -> tuple[list[str], Vectors]:
+        """Each option's label and ``means`` words, embedded once per step (ids beside them)."""
+        key = tuple(f"{o.id}={o.label}={','.join(o.means)}" for o in step.options)
+        if key not in self._options:
+            assert self.embed is not None
+            pairs = [(o.id, t) for o in step.options for t in [o.label, *o.means]]
+            self._options[key] = ([i for i, _ in pairs], self.embed([t for _, t in pairs]))
+        return self._options[key]
 
     def _ordinal(self, step: Step, text: str) -> str | None:
         """The option a short answer picks by its place ("the second one", "2", "option 3")."""
@@ -96,7 +139,8 @@ def _meant(step: Step, said: str) -> str | None:
     words = said.split()
     if not words or words[0] in QUESTION_WORDS:
         return None
-    used = {w for w in words if w.isalpha()} - PLAIN_WORDS  # "25:00" is not the 09:00 button
+    # "25:00" is not the 09:00 button, nor is the "m" of "i'm" the one of "Yes, I'm a nurse"
+    used = {w for w in words if w.isalpha() and len(w) > 1} - PLAIN_WORDS
     scores = {
         o.id: len(used & (set(utils.default_process(o.label).split()) | set(o.means)))
         for o in step.options
