@@ -73,8 +73,8 @@ class TypedAnswers:
     def _nearest(self, step: Step, text: str) -> str | None:
         """The option whose label or ``means`` words are nearest in meaning to a short typed
         answer ("keeping patients safe": quality improvement), when it clearly leads."""
-        if self.embed is None or len(text.split()) > MEANT_WORDS:
-            return None
+        if self.embed is None or step.input is not None or len(text.split()) > MEANT_WORDS:
+            return None  # a step with an input of its own reads typed text with it ("07:30")
         ids, vectors = self._vectors(step)
         cosines = vectors @ self.embed([text])[0]
         best: dict[str, float] = {}
