@@ -99,8 +99,8 @@ class Answers:
         if first is None or not first.matched:
             return None
         second = self._one(user, parts[1], redirect=False)
-        if second is not None and second.matched and first.intent == second.intent:
-            return first  # the same question twice
+        if second is not None and second.matched and _texts(first) == _texts(second):
+            return first  # the same question twice (two details of one topic are two answers)
         if second is None or not second.matched:
             return None  # the other part is no question of this field: read the whole message
         replies = first.replies + second.replies
@@ -243,3 +243,8 @@ class Answers:
             if len(buttons) == MAX_SUGGESTIONS:
                 break
         return buttons
+
+
+def _texts(turn: Turn) -> list[str]:
+    """What a turn says, to tell two answers from one said twice."""
+    return [r.plain() for r in turn.replies]

@@ -177,7 +177,7 @@ class Threads:
 
     def split(self, text: str) -> list[str]:
         """The questions a message holds, in order (one part when it holds one)."""
-        parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s\+\s", text) if p.strip()]
+        parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s[+&]\s", text) if p.strip()]
         words = self.kb.splits
         if words.joiners and words.question_words:
             joiner = "|".join(map(re.escape, words.joiners))

@@ -22,11 +22,14 @@ PLAIN_WORDS = {"a", "an", "the", "or", "and", "in", "of", "for", "to", "my", "i"
 SPELLED = 90  # rapidfuzz token-set score from which typed text spells an option's label
 # By meaning: the cosine of the typed answer with an option's label or one of its ``means``
 # words, and its lead over the next option, from which the answer is taken as that option.
-# Chosen on hand-written answers and non-answers ("show me the pay", "hello" stay questions),
+# Chosen on hand-written answers and non-answers ("hello", "my dog is called Rex" are none),
 # never on a test set.
 MEANT_COSINE = 0.52
 MEANT_LEAD = 0.10
 MEANT_WORDS = 8  # a longer message is a statement or a question, not a step's answer
+# the options' words as vectors, by text: the process has one embedder, and a /reload embeds
+# only the words it has not seen
+_VECTORS: dict[str, Vectors] = {}
 
 
 class TypedAnswers:
@@ -34,10 +37,15 @@ class TypedAnswers:
 
     def __init__(self, kb: Knowledge, embed: Embed | None = None) -> None:
         """Read with ``kb``'s tour words (asides, yes and no, ordinals); with ``embed``, an
-        answer no word of which picks an option is matched to the options by meaning."""
+        answer no word of which picks an option is matched to the options by meaning (every
+        option's words are embedded here, once per process, not in a user's turn)."""
         self.tours = kb.tours
         self.embed = embed
-        self._options: dict[tuple[str, ...], tuple[list[str], Vectors]] = {}
+        if embed is not None:
+            texts = {t for d in kb.dialogs.values() for s in d.steps for t in _option_texts(s)}
+            fresh = sorted(texts - _VECTORS.keys())
+            if fresh:
+                _VECTORS.update(zip(fresh, embed(fresh), strict=True))
 
     def asks(self, text: str) -> bool:
         """Whether typed text is a question rather than an answer to a step: a question word
@@ -73,7 +81,7 @@ class TypedAnswers:
     def _nearest(self, step: Step, text: str) -> str | None:
         """The option whose label or ``means`` words are nearest in meaning to a short typed
         answer ("keeping patients safe": quality improvement), when it clearly leads."""
-        if self.embed is None or step.input is not None or len(text.split()) > MEANT_WORDS:
+        if self.embed is None or not _option_texts(step) or len(text.split()) > MEANT_WORDS:
             return None  # a step with an input of its own reads typed text with it ("07:30")
         ids, vectors = self._vectors(step)
         cosines = vectors @ self.embed([text])[0]
@@ -85,14 +93,11 @@ class TypedAnswers:
         top, cosine = ranked[0]
         return top if cosine >= MEANT_COSINE and cosine - runner_up >= MEANT_LEAD else None
 
-    def _vectors(self, step: Step) -> tuple[list[str], Vectors]:
-        """Each option's label and ``means`` words, embedded once per step (ids beside them)."""
-        key = tuple(f"{o.id}={o.label}={','.join(o.means)}" for o in step.options)
-        if key not in self._options:
-            assert self.embed is not None
-            pairs = [(o.id, t) for o in step.options for t in [o.label, *o.means]]
-            self._options[key] = ([i for i, _ in pairs], self.embed([t for _, t in pairs]))
-        return self._options[key]
+    @staticmethod
+    def _vectors(step: Step) -> tuple[list[str], Vectors]:
+        """Each option's label and ``means`` words as vectors, with the option ids beside them."""
+        pairs = [(o.id, t) for o in step.options for t in [o.label, *o.means]]
+        return [i for i, _ in pairs], np.stack([_VECTORS[t] for _, t in pairs])
 
     def _ordinal(self, step: Step, text: str) -> str | None:
         """The option a short answer picks by its place ("the second one", "2", "option 3")."""
@@ -122,6 +127,14 @@ class TypedAnswers:
             if any(f" {p} " in words for p in ps)
         ]
         return said[0] if len(said) == 1 else None
+
+
+def _option_texts(step: Step) -> list[str]:
+    """The texts an option is matched by in meaning: its label and its ``means`` words (only
+    for a single-choice step with no input of its own)."""
+    if step.multi or step.input is not None:
+        return []
+    return [t for o in step.options for t in [o.label, *o.means]]
 
 
 def _affirmed(said: str) -> str:
