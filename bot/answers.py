@@ -117,6 +117,8 @@ class Answers:
         context.store(user, now)
         if routed := self.threads.routed(context, text):
             return self._routed(user, *routed)
+        if swapped := self.threads.swapped(context, text):
+            return self.entry(user, *swapped)
         if picked := self.threads.picked(context, text):
             return self.entry(user, picked)
         match = self.threads.match(context, text, self.matcher.match(text))

@@ -103,6 +103,22 @@ class Threads:
         rest -= {w for w in rest if w.endswith("state")}  # the lexicon's state markers
         return (follow_up, state) if not rest else None
 
+    def swapped(self, context: Context, text: str) -> tuple[Entry, Detail] | None:
+        """A credential named alone after a detail of another ("and the CPHQ?" after "who
+        issues the CMM?"), or after a topic about every credential ("same for CMM?" after
+        renewal in general): that credential and the same detail, when it has one."""
+        named = self.named(text)
+        if len(named) != 1 or named[0].id == context.topic:
+            return None
+        held = context.topic in context.entities.values()
+        aspect = context.detail if held else self.kb.threads.aspects.get(context.topic or "")
+        detail = next((d for d in named[0].details if d.id == aspect), None)
+        if detail is None:
+            return None
+        said = self.matcher.content_words(utils.default_process(text).split())
+        rest = set(said) - set(self.kb.threads.fillers) - set(self.kb.named)
+        return (named[0], detail) if not rest else None
+
     def leans(self, context: Context, text: str) -> bool:
         """Whether a message reads as a continuation of the context's topic: naming no other
         entry, it says nothing but a detail of the topic ("renewal?", "and the director

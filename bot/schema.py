@@ -203,6 +203,7 @@ class ThreadWords(Strict):
     pointers: list[Word] = []  # words pointing back at the topic in play ("it", "that one")
     kinds: dict[str, Word] = {}  # an entry id prefix -> the entity kind its answer puts in play
     detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
+    aspects: dict[Id, Id] = {}  # a topic about every credential -> the detail it is of each one
 
 
 class SplitWords(Strict):

@@ -213,3 +213,16 @@ def test_a_follow_up_the_classifier_puts_outside_the_field_is_declined(engine: E
     # of this field: the thread's pay by state must not answer it
     assert not engine.handle(user, "good schools in sacramento for my kids?").matched
     assert engine.handle(user, "and in delaware?").matched
+
+
+def test_a_credential_named_alone_takes_the_detail_asked_of_the_last_one(
+    engine: Engine, kb: Knowledge
+):
+    user = f"swap-{next(counter)}"
+    engine.handle(user, "who issues the CMM?")
+    turn = engine.handle(user, "and the CPHQ?")
+    assert turn.replies[0].title == kb.entries["cert_cphq"].title
+    assert turn.replies[0].text == kb.entries["cert_cphq"].details[0].answer  # its issuer
+    engine.handle(user, "how do i keep my certification current")
+    engine.handle(user, "same for CMM?")
+    assert engine.store.user(user).context["detail"] == "renewal"
