@@ -177,6 +177,8 @@ class Answers:
                 detail = asked_detail(entry, match)
                 if detail or names_a_detail(entry, match):
                     return (entry, detail) if detail else None
+                if entry.id in Context.of(user, self.clock()).entities.values():
+                    return None  # the credential in play, whole: not a related one's detail
                 if (match.score >= SURE_OF_NEW_TOPIC and not leans) or not any(
                     names_a_detail(e, match) for e in self._context_entries(user)
                 ):

@@ -81,6 +81,7 @@ class Threads:
             (utils.default_process(p) for p in kb.lexicon.places), key=len, reverse=True
         )
         self.place_words = {w for p in self.places for w in p.split()}
+        self.answering = {i.answer: i.id for i in kb.intents.values() if i.answer}
         self.by_topic: dict[tuple[str, str], FollowUp] = {
             (topic, f.kind): f for f in kb.follow_ups for topic in f.after
         }
@@ -175,21 +176,32 @@ class Threads:
         said = utils.default_process(text).split()
         if not said or len(content) > FOLLOW_UP_WORDS:
             return match  # "why not?" has no content word, yet asks about the topic
-        if self._outside(content) or self._declined(match):
+        pointed = any(p in said for p in self.kb.threads.pointers)
+        held = pointed and context.topic in context.entities.values()  # "is it worth it?"
+        if self._outside(content) or (self._declined(match) and not held):
             return match
         asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
         topical = [w for w in content if w not in asks]  # "why not?": no topic of its own
-        pointed = any(p in said for p in self.kb.threads.pointers)
-        held = pointed and context.topic in context.entities.values()  # "is it worth it?"
         if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match) and not held:
             return match  # it names a topic of its own: a newly named topic always wins
         joined = self.matcher.lexical_match(f"{entry.title}: {text}")
         if joined.outcome is not Outcome.CONFIDENT and (not topical or pointed):
             # "where can that lead later on?": pointing back, it is worth the classifier's read
             joined = self.matcher.match(f"{entry.title}: {text}")
-        if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
+        near = {entry.id, *entry.related}  # "it" is the credential: not another one's fees
+        strays = held and self.kb.intents[joined.intent or ""].answer not in near
+        if joined.outcome is Outcome.CONFIDENT and not self._chat(joined) and not strays:
+            return replace(match, outcome=joined.outcome, ranked=joined.ranked)
+        intent = self.answering.get(entry.id)
+        asking = "?" in text or said[0] in self.kb.splits.question_words
+        if intent is None or not asking or (topical and not held) or self._chat(match):
             return match
-        return replace(match, outcome=joined.outcome, ranked=joined.ranked)
+        # a question about the topic in play that nothing else reads ("until when?" after the
+        # outlook, "what does it cost?" after a credential): that topic's answer, which says
+        # what the documents give and what they don't (taken outright: no related topic's
+        # detail wins over it)
+        ranked = [(intent, 1.0), *(r for r in joined.ranked if r[0] != intent)]
+        return replace(match, outcome=Outcome.CONFIDENT, ranked=ranked)
 
     def split(self, text: str) -> list[str]:
         """The questions a message holds, in order (one part when it holds one)."""
@@ -222,7 +234,9 @@ class Threads:
         content = self._content(text)
         if entry is None or not content or len(content) > FOLLOW_UP_WORDS:
             return False
-        if not any(_foreign(w, self.matcher) for w in content) and not self._declined(match):
+        fillers = self.kb.threads.fillers  # "sounds stressful, is it?"
+        foreign = any(_foreign(w, self.matcher) for w in content if w not in fillers)
+        if not foreign and not self._declined(match):
             return False
         near = {entry.id, *entry.related}
         details = {
@@ -239,8 +253,11 @@ class Threads:
 
     def _outside(self, content: list[str]) -> bool:
         """A word from outside the field: unknown, or another occupation ("plumbers")."""
+        fillers = self.kb.threads.fillers  # "sounds stressful, is it?"
         return any(
-            w not in self.matcher.vocabulary or w in self.matcher.occupations for w in content
+            (w not in self.matcher.vocabulary and w not in fillers)
+            or w in self.matcher.occupations
+            for w in content
         )
 
     def _declined(self, match: Match) -> bool:

@@ -226,3 +226,16 @@ def test_a_credential_named_alone_takes_the_detail_asked_of_the_last_one(
     engine.handle(user, "how do i keep my certification current")
     engine.handle(user, "same for CMM?")
     assert engine.store.user(user).context["detail"] == "renewal"
+
+
+def test_a_question_about_the_topic_that_nothing_else_reads_gets_the_topic(
+    engine: Engine, kb: Knowledge
+):
+    user = f"topic-{next(counter)}"
+    engine.handle(user, "what's the job outlook")
+    assert titles(engine, user, "until when?") == [kb.entries["outlook"].title]
+    engine.handle(user, "tell me about the CMPE")
+    # alone it is off-topic, and "cost" is a detail of a related association: "it" is the CMPE
+    assert titles(engine, user, "what does it cost?") == [kb.entries["cert_cmpe"].title]
+    engine.handle(user, "what's a typical day like")
+    assert titles(engine, user, "sounds stressful, is it?") == [kb.entries["stress_balance"].title]
