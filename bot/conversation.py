@@ -204,18 +204,36 @@ class Threads:
         return replace(match, outcome=Outcome.CONFIDENT, ranked=ranked)
 
     def split(self, text: str) -> list[str]:
-        """The questions a message holds, in order (one part when it holds one)."""
+        """The questions a message holds, in order (one part when it holds one).
+
+        Parts end at "?", ";", " + " or " & ", at a joiner ("and", "also"; "or" too) before a
+        question word, and at a sentence's end before one; a statement among two questions
+        ("I'm a nurse. Do I need a master's, and how long would it take?") is their background,
+        not a third question.
+        """
         parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s[+&]\s", text) if p.strip()]
         words = self.kb.splits
-        if words.joiners and words.question_words:
-            joiner = "|".join(map(re.escape, words.joiners))
-            asks = "|".join(map(re.escape, words.question_words))
-            pattern = re.compile(rf",?\s+(?:{joiner})\s+(?=(?:{asks})\b)", re.IGNORECASE)
+        asks = "|".join(map(re.escape, words.question_words))
+        if words.question_words:
+            joiner = "|".join(map(re.escape, [*words.joiners, *words.alternatives]))
+            pattern = re.compile(
+                rf",?\s+(?:{joiner})\s+(?=(?:{asks})\b)|(?<=[.!])\s+(?=(?:{asks})\b)",
+                re.IGNORECASE,
+            )
             parts = [q for p in parts for q in pattern.split(p)]
         if len(parts) == 1 and len(text.split()) <= SHORT_PAIR:  # "pay and outlook?"
             joiner = "|".join(map(re.escape, words.joiners))
             parts = re.split(rf"\s+(?:{joiner})\s+", text, maxsplit=1, flags=re.IGNORECASE)
-        return [p.strip() for p in parts if self._content(p)]
+        parts = [p.strip() for p in parts if self._content(p)]
+        asking = [p for p in parts if self._asks(p)]
+        return asking if len(asking) >= 2 and len(asking) < len(parts) else parts
+
+    def _asks(self, part: str) -> bool:
+        """Whether a part of a message asks something (a "?", or a question word first)."""
+        words = self.kb.splits
+        leads = {*words.joiners, *words.alternatives}
+        said = [w for w in utils.default_process(part).split() if w not in leads]
+        return "?" in part or (bool(said) and said[0] in words.question_words)
 
     def named(self, text: str) -> list[Entry]:
         """The entries a message names outright ("CHFP", "CMPE"), in the order it names them."""

@@ -211,6 +211,7 @@ class SplitWords(Strict):
 
     question_words: list[Word] = []
     joiners: list[Word] = []
+    alternatives: list[Word] = []  # "or": a joiner only before a question word
 
 
 Measure = Literal["median", "average", "level", "range", "years", "step"]

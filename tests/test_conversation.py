@@ -239,3 +239,20 @@ def test_a_question_about_the_topic_that_nothing_else_reads_gets_the_topic(
     assert titles(engine, user, "what does it cost?") == [kb.entries["cert_cmpe"].title]
     engine.handle(user, "what's a typical day like")
     assert titles(engine, user, "sounds stressful, is it?") == [kb.entries["stress_balance"].title]
+
+
+def test_two_questions_after_a_statement_get_two_answers(engine: Engine, kb: Knowledge):
+    user = f"story-{next(counter)}"
+    said = (
+        "I'm a nurse with 6 years experience. Do I need a masters to become a manager, "
+        "and how long would that take?"
+    )
+    assert titles(engine, user, said) == [
+        kb.entries["degree_needed"].title,
+        kb.entries["degree_length"].title,
+    ]
+    got = titles(engine, user, "do i need certification or is a degree enough")
+    assert got == [kb.entries["cert_overview"].title, kb.entries["degree_needed"].title]
+    assert titles(engine, f"or-{next(counter)}", "mha or mba?") == [
+        kb.entries["degree_compare"].title
+    ]  # "or" between two names is one question
