@@ -126,6 +126,7 @@ class Answers:
             match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)
             return self._not_understood(user, text, match) if redirect else None
         followup = self._follow_up(user, match, self.threads.leans(context, text))
+        followup = followup or self.threads.kept(context, text, match)
         if followup:
             entry, detail = followup
             return self._scored(self.entry(user, entry, detail), match)

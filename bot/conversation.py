@@ -177,7 +177,7 @@ class Threads:
         if not said or len(content) > FOLLOW_UP_WORDS:
             return match  # "why not?" has no content word, yet asks about the topic
         pointed = any(p in said for p in self.kb.threads.pointers)
-        held = pointed and context.topic in context.entities.values()  # "is it worth it?"
+        held = pointed and self._in_play(context)  # "is it worth it?", "how long is that?"
         if self._outside(content) or (self._declined(match) and not held):
             return match
         asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
@@ -202,6 +202,27 @@ class Threads:
         # detail wins over it)
         ranked = [(intent, 1.0), *(r for r in joined.ranked if r[0] != intent)]
         return replace(match, outcome=Outcome.CONFIDENT, ranked=ranked)
+
+    def kept(self, context: Context, text: str, match: Match) -> tuple[Entry, Detail] | None:
+        """The level in play when a message pointing back at it is read as its topic ("how many
+        years is that?" after the ladder's senior tier): that tier again, not the whole ladder."""
+        entry = self.kb.entries.get(context.topic or "")
+        kind = self.kb.threads.detail_kinds.get(context.topic or "")
+        if entry is None or kind is None or context.entities.get(kind) != context.detail:
+            return None
+        said = utils.default_process(text).split()
+        if match.intent != self.answering.get(entry.id) or not any(
+            p in said for p in self.kb.threads.pointers
+        ):
+            return None
+        return next(((entry, d) for d in entry.details if d.id == context.detail), None)
+
+    def _in_play(self, context: Context) -> bool:
+        """Whether the topic is an entity in play (a credential, a degree) or its detail is one
+        (a level of the ladder): what "it" or "that" points at."""
+        kind = self.kb.threads.detail_kinds.get(context.topic or "")
+        in_play = context.entities.values()
+        return context.topic in in_play or (kind is not None and context.detail in in_play)
 
     def split(self, text: str) -> list[str]:
         """The questions a message holds, in order (one part when it holds one).
