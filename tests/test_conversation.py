@@ -256,3 +256,12 @@ def test_two_questions_after_a_statement_get_two_answers(engine: Engine, kb: Kno
     assert titles(engine, f"or-{next(counter)}", "mha or mba?") == [
         kb.entries["degree_compare"].title
     ]  # "or" between two names is one question
+
+
+def test_that_after_a_tier_is_that_tier(engine: Engine, kb: Knowledge):
+    user = f"that-{next(counter)}"
+    engine.handle(user, "what does the career ladder look like")
+    engine.handle(user, "and the senior level?")
+    turn = engine.handle(user, "how many yrs is that")  # alone: how long the degrees take
+    assert turn.replies[0].title == kb.entries["career_ladder"].title
+    assert "7-15 years" in turn.plain()
