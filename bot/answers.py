@@ -80,6 +80,10 @@ class Answers:
         parts = self.threads.split(text)
         if len(parts) > 1 and (both := self._parts(user, parts)):
             return both
+        asked = self.threads.questions(text)  # a story, then two questions
+        whole_sure = asked and self.matcher.match(text).outcome is Outcome.CONFIDENT
+        if asked and not whole_sure and (both := self._parts(user, asked)):
+            return both  # understood as one question, the whole message wins
         return self._one(user, text, redirect)
 
     def _each(self, user: User, named: list[Entry], text: str) -> Turn:

@@ -225,34 +225,38 @@ class Threads:
         return context.topic in in_play or (kind is not None and context.detail in in_play)
 
     def split(self, text: str) -> list[str]:
-        """The questions a message holds, in order (one part when it holds one).
-
-        Parts end at "?", ";", " + " or " & ", at a joiner ("and", "also"; "or" too) before a
-        question word, and at a sentence's end before one; a statement among two questions
-        ("I'm a nurse. Do I need a master's, and how long would it take?") is their background,
-        not a third question.
-        """
+        """The questions a message holds, in order (one part when it holds one): parts end at
+        "?", ";", " + " or " & ", and at a joiner ("and", "also") before a question word."""
         parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s[+&]\s", text) if p.strip()]
         words = self.kb.splits
-        asks = "|".join(map(re.escape, words.question_words))
-        if words.question_words:
-            joiner = "|".join(map(re.escape, [*words.joiners, *words.alternatives]))
-            pattern = re.compile(
-                rf",?\s+(?:{joiner})\s+(?=(?:{asks})\b)|(?<=[.!])\s+(?=(?:{asks})\b)",
-                re.IGNORECASE,
-            )
+        if words.joiners and words.question_words:
+            joiner = "|".join(map(re.escape, words.joiners))
+            asks = "|".join(map(re.escape, words.question_words))
+            pattern = re.compile(rf",?\s+(?:{joiner})\s+(?=(?:{asks})\b)", re.IGNORECASE)
             parts = [q for p in parts for q in pattern.split(p)]
         if len(parts) == 1 and len(text.split()) <= SHORT_PAIR:  # "pay and outlook?"
             joiner = "|".join(map(re.escape, words.joiners))
             parts = re.split(rf"\s+(?:{joiner})\s+", text, maxsplit=1, flags=re.IGNORECASE)
-        parts = [p.strip() for p in parts if self._content(p)]
-        asking = [p for p in parts if self._asks(p)]
-        return asking if len(asking) >= 2 and len(asking) < len(parts) else parts
+        return [p.strip() for p in parts if self._content(p)]
+
+    def questions(self, text: str) -> list[str]:
+        """The questions of a message that tells a story and asks two things ("I'm a nurse. Do
+        I need a master's, and how long would it take?"): its parts split at sentence ends too,
+        without the statements; [] unless two of them ask."""
+        words = self.kb.splits
+        if not words.question_words:
+            return []
+        asks = "|".join(map(re.escape, words.question_words))
+        sentence = re.compile(rf"(?<=[.!])\s+(?=(?:{asks})\b)", re.IGNORECASE)
+        parts = self.split(text)
+        sentences = [q.strip() for p in parts for q in sentence.split(p) if self._content(q)]
+        asking = [p for p in sentences if self._asks(p)]
+        return asking if len(sentences) > len(parts) and len(asking) >= 2 else []
 
     def _asks(self, part: str) -> bool:
         """Whether a part of a message asks something (a "?", or a question word first)."""
         words = self.kb.splits
-        leads = {*words.joiners, *words.alternatives}
+        leads = set(words.joiners)
         said = [w for w in utils.default_process(part).split() if w not in leads]
         return "?" in part or (bool(said) and said[0] in words.question_words)
 

@@ -211,7 +211,6 @@ class SplitWords(Strict):
 
     question_words: list[Word] = []
     joiners: list[Word] = []
-    alternatives: list[Word] = []  # "or": a joiner only before a question word
 
 
 Measure = Literal["median", "average", "level", "range", "years", "step"]
