@@ -177,7 +177,8 @@ class Threads:
         if not said or len(content) > FOLLOW_UP_WORDS:
             return match  # "why not?" has no content word, yet asks about the topic
         pointed = any(p in said for p in self.kb.threads.pointers)
-        held = pointed and self._in_play(context)  # "is it worth it?", "how long is that?"
+        thing = any(p in said for p in self.kb.threads.things)  # "they" are people
+        held = thing and self._in_play(context)  # "is it worth it?", "how long is that?"
         if self._outside(content) or (self._declined(match) and not held):
             return match
         asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
