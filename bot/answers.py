@@ -80,6 +80,10 @@ class Answers:
         parts = self.threads.split(text)
         if len(parts) > 1 and (both := self._parts(user, parts)):
             return both
+        asked = self.threads.questions(text)  # a story, then two questions
+        whole_sure = asked and self.matcher.match(text).outcome is Outcome.CONFIDENT
+        if asked and not whole_sure and (both := self._parts(user, asked)):
+            return both  # understood as one question, the whole message wins
         return self._one(user, text, redirect)
 
     def _each(self, user: User, named: list[Entry], text: str) -> Turn:
@@ -99,8 +103,8 @@ class Answers:
         if first is None or not first.matched:
             return None
         second = self._one(user, parts[1], redirect=False)
-        if second is not None and second.matched and first.intent == second.intent:
-            return first  # the same question twice
+        if second is not None and second.matched and _texts(first) == _texts(second):
+            return first  # the same question twice (two details of one topic are two answers)
         if second is None or not second.matched:
             return None  # the other part is no question of this field: read the whole message
         replies = first.replies + second.replies
@@ -117,6 +121,8 @@ class Answers:
         context.store(user, now)
         if routed := self.threads.routed(context, text):
             return self._routed(user, *routed)
+        if swapped := self.threads.swapped(context, text):
+            return self.entry(user, *swapped)
         if picked := self.threads.picked(context, text):
             return self.entry(user, picked)
         match = self.threads.match(context, text, self.matcher.match(text))
@@ -124,6 +130,7 @@ class Answers:
             match = Match(Outcome.OFF_TOPIC, match.ranked, match.words)
             return self._not_understood(user, text, match) if redirect else None
         followup = self._follow_up(user, match, self.threads.leans(context, text))
+        followup = followup or self.threads.kept(context, text, match)
         if followup:
             entry, detail = followup
             return self._scored(self.entry(user, entry, detail), match)
@@ -162,7 +169,12 @@ class Answers:
         self, user: User, match: Match, leans: bool = False
     ) -> tuple[Entry, Detail] | None:
         """A detail the message asks for: of the matched entry, or of the previous topic (which
-        wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE)."""
+        wins over a sure new topic when the message ``leans`` on it: "renewal?" after FACHE,
+        "and executive?" after the career ladder is its executive tier)."""
+        if leans and match.outcome is not Outcome.MEDICAL:
+            for topic in self._context_entries(user)[:1]:
+                if detail := asked_detail(topic, match):
+                    return topic, detail
         if match.outcome is Outcome.CONFIDENT and match.intent:
             intent = self.kb.intents[match.intent]
             entry = self.kb.entries.get(intent.answer or "")
@@ -170,6 +182,8 @@ class Answers:
                 detail = asked_detail(entry, match)
                 if detail or names_a_detail(entry, match):
                     return (entry, detail) if detail else None
+                if entry.id in Context.of(user, self.clock()).entities.values():
+                    return None  # the credential in play, whole: not a related one's detail
                 if (match.score >= SURE_OF_NEW_TOPIC and not leans) or not any(
                     names_a_detail(e, match) for e in self._context_entries(user)
                 ):
@@ -238,3 +252,8 @@ class Answers:
             if len(buttons) == MAX_SUGGESTIONS:
                 break
         return buttons
+
+
+def _texts(turn: Turn) -> list[str]:
+    """What a turn says, to tell two answers from one said twice."""
+    return [r.plain() for r in turn.replies]

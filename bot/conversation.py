@@ -26,6 +26,9 @@ QUIET = 30 * 60  # seconds without a message after which the context is gone
 TURNS = 4  # turns without an answer from the knowledge after which it is gone
 SHORT_PAIR = 4  # words: "X and Y?" this short asks about both (when both are understood)
 FOLLOW_UP_WORDS = 6  # content words: a longer message stands on its own
+# the classifier's probability of "out of scope" from which a short message stands on its own
+# however much it shares with the thread: the shared words are no reason to answer it
+SURELY_OUTSIDE = 0.9
 
 
 class Context(BaseModel):
@@ -78,6 +81,7 @@ class Threads:
             (utils.default_process(p) for p in kb.lexicon.places), key=len, reverse=True
         )
         self.place_words = {w for p in self.places for w in p.split()}
+        self.answering = {i.answer: i.id for i in kb.intents.values() if i.answer}
         self.by_topic: dict[tuple[str, str], FollowUp] = {
             (topic, f.kind): f for f in kb.follow_ups for topic in f.after
         }
@@ -99,6 +103,22 @@ class Threads:
         rest = set(self._content(text)) - self.place_words - set(self.kb.threads.fillers)
         rest -= {w for w in rest if w.endswith("state")}  # the lexicon's state markers
         return (follow_up, state) if not rest else None
+
+    def swapped(self, context: Context, text: str) -> tuple[Entry, Detail] | None:
+        """A credential named alone after a detail of another ("and the CPHQ?" after "who
+        issues the CMM?"), or after a topic about every credential ("same for CMM?" after
+        renewal in general): that credential and the same detail, when it has one."""
+        named = self.named(text)
+        if len(named) != 1 or named[0].id == context.topic:
+            return None
+        held = context.topic in context.entities.values()
+        aspect = context.detail if held else self.kb.threads.aspects.get(context.topic or "")
+        detail = next((d for d in named[0].details if d.id == aspect), None)
+        if detail is None:
+            return None
+        said = self.matcher.content_words(utils.default_process(text).split())
+        rest = set(said) - set(self.kb.threads.fillers) - set(self.kb.named)
+        return (named[0], detail) if not rest else None
 
     def leans(self, context: Context, text: str) -> bool:
         """Whether a message reads as a continuation of the context's topic: naming no other
@@ -156,25 +176,59 @@ class Threads:
         said = utils.default_process(text).split()
         if not said or len(content) > FOLLOW_UP_WORDS:
             return match  # "why not?" has no content word, yet asks about the topic
-        if self._outside(content):
+        pointed = any(p in said for p in self.kb.threads.pointers)
+        thing = any(p in said for p in self.kb.threads.things)  # "they" are people
+        held = thing and self._in_play(context)  # "is it worth it?", "how long is that?"
+        if self._outside(content) or (self._declined(match) and not held):
             return match
         asks = set(self.kb.splits.question_words) | set(self.kb.threads.fillers)
         topical = [w for w in content if w not in asks]  # "why not?": no topic of its own
-        if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match):
+        if match.outcome is Outcome.CONFIDENT and topical and not self._chat(match) and not held:
             return match  # it names a topic of its own: a newly named topic always wins
         joined = self.matcher.lexical_match(f"{entry.title}: {text}")
-        if joined.outcome is not Outcome.CONFIDENT and (
-            not topical or any(p in said for p in self.kb.threads.pointers)
-        ):
+        if joined.outcome is not Outcome.CONFIDENT and (not topical or pointed):
             # "where can that lead later on?": pointing back, it is worth the classifier's read
             joined = self.matcher.match(f"{entry.title}: {text}")
-        if joined.outcome is not Outcome.CONFIDENT or self._chat(joined):
+        near = {entry.id, *entry.related}  # "it" is the credential: not another one's fees
+        strays = held and self.kb.intents[joined.intent or ""].answer not in near
+        if joined.outcome is Outcome.CONFIDENT and not self._chat(joined) and not strays:
+            return replace(match, outcome=joined.outcome, ranked=joined.ranked)
+        intent = self.answering.get(entry.id)
+        asking = "?" in text or said[0] in self.kb.splits.question_words
+        if intent is None or not asking or (topical and not held) or self._chat(match):
             return match
-        return replace(match, outcome=joined.outcome, ranked=joined.ranked)
+        # a question about the topic in play that nothing else reads ("until when?" after the
+        # outlook, "what does it cost?" after a credential): that topic's answer, which says
+        # what the documents give and what they don't (taken outright: no related topic's
+        # detail wins over it)
+        ranked = [(intent, 1.0), *(r for r in joined.ranked if r[0] != intent)]
+        return replace(match, outcome=Outcome.CONFIDENT, ranked=ranked)
+
+    def kept(self, context: Context, text: str, match: Match) -> tuple[Entry, Detail] | None:
+        """The level in play when a message pointing back at it is read as its topic ("how many
+        years is that?" after the ladder's senior tier): that tier again, not the whole ladder."""
+        entry = self.kb.entries.get(context.topic or "")
+        kind = self.kb.threads.detail_kinds.get(context.topic or "")
+        if entry is None or kind is None or context.entities.get(kind) != context.detail:
+            return None
+        said = utils.default_process(text).split()
+        if match.intent != self.answering.get(entry.id) or not any(
+            p in said for p in self.kb.threads.pointers
+        ):
+            return None
+        return next(((entry, d) for d in entry.details if d.id == context.detail), None)
+
+    def _in_play(self, context: Context) -> bool:
+        """Whether the topic is an entity in play (a credential, a degree) or its detail is one
+        (a level of the ladder): what "it" or "that" points at."""
+        kind = self.kb.threads.detail_kinds.get(context.topic or "")
+        in_play = context.entities.values()
+        return context.topic in in_play or (kind is not None and context.detail in in_play)
 
     def split(self, text: str) -> list[str]:
-        """The questions a message holds, in order (one part when it holds one)."""
-        parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s\+\s", text) if p.strip()]
+        """The questions a message holds, in order (one part when it holds one): parts end at
+        "?", ";", " + " or " & ", and at a joiner ("and", "also") before a question word."""
+        parts = [p for p in re.split(r"(?<=\?)\s+|;\s*|\s[+&]\s", text) if p.strip()]
         words = self.kb.splits
         if words.joiners and words.question_words:
             joiner = "|".join(map(re.escape, words.joiners))
@@ -185,6 +239,27 @@ class Threads:
             joiner = "|".join(map(re.escape, words.joiners))
             parts = re.split(rf"\s+(?:{joiner})\s+", text, maxsplit=1, flags=re.IGNORECASE)
         return [p.strip() for p in parts if self._content(p)]
+
+    def questions(self, text: str) -> list[str]:
+        """The questions of a message that tells a story and asks two things ("I'm a nurse. Do
+        I need a master's, and how long would it take?"): its parts split at sentence ends too,
+        without the statements; [] unless two of them ask."""
+        words = self.kb.splits
+        if not words.question_words:
+            return []
+        asks = "|".join(map(re.escape, words.question_words))
+        sentence = re.compile(rf"(?<=[.!])\s+(?=(?:{asks})\b)", re.IGNORECASE)
+        parts = self.split(text)
+        sentences = [q.strip() for p in parts for q in sentence.split(p) if self._content(q)]
+        asking = [p for p in sentences if self._asks(p)]
+        return asking if len(sentences) > len(parts) and len(asking) >= 2 else []
+
+    def _asks(self, part: str) -> bool:
+        """Whether a part of a message asks something (a "?", or a question word first)."""
+        words = self.kb.splits
+        leads = set(words.joiners)
+        said = [w for w in utils.default_process(part).split() if w not in leads]
+        return "?" in part or (bool(said) and said[0] in words.question_words)
 
     def named(self, text: str) -> list[Entry]:
         """The entries a message names outright ("CHFP", "CMPE"), in the order it names them."""
@@ -203,7 +278,9 @@ class Threads:
         content = self._content(text)
         if entry is None or not content or len(content) > FOLLOW_UP_WORDS:
             return False
-        if not any(_foreign(w, self.matcher) for w in content):
+        fillers = self.kb.threads.fillers  # "sounds stressful, is it?"
+        foreign = any(_foreign(w, self.matcher) for w in content if w not in fillers)
+        if not foreign and not self._declined(match):
             return False
         near = {entry.id, *entry.related}
         details = {
@@ -220,9 +297,19 @@ class Threads:
 
     def _outside(self, content: list[str]) -> bool:
         """A word from outside the field: unknown, or another occupation ("plumbers")."""
+        fillers = self.kb.threads.fillers  # "sounds stressful, is it?"
         return any(
-            w not in self.matcher.vocabulary or w in self.matcher.occupations for w in content
+            (w not in self.matcher.vocabulary and w not in fillers)
+            or w in self.matcher.occupations
+            for w in content
         )
+
+    def _declined(self, match: Match) -> bool:
+        """Whether the classifier is sure a message turned away as off-topic is outside the
+        field ("good schools in sacramento for my kids?"): the context must not carry it in,
+        however many of its words the thread shares (or the spelling corrector makes it share).
+        """
+        return match.outcome is Outcome.OFF_TOPIC and match.outside >= SURELY_OUTSIDE
 
     def _chat(self, match: Match) -> bool:
         """Whether a match is to one of the bot's own replies (small talk: "who are you?")."""

@@ -58,7 +58,9 @@ class Engine:
         self.texts = Texts(kb)
         self.answers = Answers(kb, self.matcher, self.texts, self.store, self.clock)
         self.reminders = Reminders(self.store, kb, self.clock)
-        self.dialogs = DialogRunner(kb)  # features start and advance runs through it
+        semantic = self.matcher.semantic
+        embed = semantic.embedder.embed if semantic else None  # typed answers by meaning
+        self.dialogs = DialogRunner(kb, embed=embed)  # features start and advance runs through it
         reminders = ReminderCommands(
             self.reminders, kb, self.texts, self.matcher, self.clock, self.dialogs
         )
@@ -178,14 +180,14 @@ class Engine:
         running = self.dialogs.active(user)
         reask: list[Reply] | None = None
         if running:
-            steer = self.dialogs.steer(text)
+            steer = self.dialogs.tours.steer(text)
             if steer == "stop":
                 return self.core.cancel(user, "")
             if steer == "resume":
                 return Turn([self.dialogs.question(user, *running)], running[0].id, 1.0, True)
-        requested = self.dialogs.requested(text, Context.of(user, self.clock()).topic)
+        requested = self.dialogs.tours.requested(text, Context.of(user, self.clock()).topic)
         if requested is None and not running:
-            requested = self.dialogs.picker(text)  # "give me a tour": which one?
+            requested = self.dialogs.tours.picker(text)  # "give me a tour": which one?
         if requested is not None and (not running or running[0].id != requested.id):
             return self.dialogs.start(user, requested)
         if running:
@@ -226,14 +228,14 @@ class Engine:
         said = text.replace("_", " ").strip()
         if not said:
             return None
-        requested = self.dialogs.named(said)  # "/licensing": the command asks for its tour
+        requested = self.dialogs.tours.named(said)  # "/licensing": the command asks for its tour
         if requested is None:
-            requested = self.dialogs.requested(said, Context.of(user, self.clock()).topic)
+            requested = self.dialogs.tours.requested(said, Context.of(user, self.clock()).topic)
         if requested is None:
-            requested = self.dialogs.picker(said)  # "/tour", "/quiz": which one?
+            requested = self.dialogs.tours.picker(said)  # "/tour", "/quiz": which one?
         if requested is not None:
             return self.dialogs.start(user, requested)
-        if self.dialogs.asks_for_tour(said):
+        if self.dialogs.tours.asks_for_tour(said):
             return Turn([self.response("menu")], matched=True)  # "/tour salary": the menu
         turn = self.answers.question(user, said, redirect=False)
         return turn if turn is not None and turn.matched else None

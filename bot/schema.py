@@ -201,8 +201,10 @@ class ThreadWords(Strict):
     fillers: list[Word] = []  # may stand beside an entity named alone ("and in ohio?")
     openers: list[Text] = []  # phrases opening a continuation ("and for", "what about")
     pointers: list[Word] = []  # words pointing back at the topic in play ("it", "that one")
+    things: list[Word] = []  # the pointers at a thing (a credential), not at people ("they")
     kinds: dict[str, Word] = {}  # an entry id prefix -> the entity kind its answer puts in play
     detail_kinds: dict[Id, Word] = {}  # an entry -> the entity kind its details are (a level)
+    aspects: dict[Id, Id] = {}  # a topic about every credential -> the detail it is of each one
 
 
 class SplitWords(Strict):

@@ -146,9 +146,10 @@ def test_a_comparison_compares_what_the_message_names(engine: Engine, kb: Knowle
 
 
 # Measured (2-core shared machine): 70.5% of 200 turns at main, 72.0% after the understanding
-# work, 77.0% with the "which tour?" step (README "Conversations"). The issue asks for 85%, not
-# reached: this floor is the measured figure, to raise as understanding improves.
-FLOOR = 0.77
+# work, 77.0% with the "which tour?" step, 77.5% (155/200) with this round's follow-ups (README
+# "Conversations"). The issue asks for 85%, not reached: this floor is the measured figure, to
+# raise as understanding improves.
+FLOOR = 0.775
 
 
 def test_the_conversation_set_is_mostly_right(kb: Knowledge, tmp_path):
@@ -187,3 +188,81 @@ def test_a_question_word_alone_asks_about_the_topic_in_play(engine: Engine, kb: 
     user = f"why-{next(counter)}"
     engine.handle(user, "can this job be done remotely?")
     assert titles(engine, user, "why not?") == [kb.entries["remote_work"].title]
+
+
+def test_a_level_after_the_ladder_is_that_tier(engine: Engine, kb: Knowledge):
+    user = f"tier-{next(counter)}"
+    engine.handle(user, "what does the career ladder look like")
+    turn = engine.handle(user, "and executive?")  # alone it would be the executive-roles topic
+    assert turn.replies[0].title == kb.entries["career_ladder"].title
+    assert engine.store.user(user).context["detail"] == "executive"
+
+
+def test_it_after_a_credential_is_that_credential(engine: Engine, kb: Knowledge):
+    user = f"it-{next(counter)}"
+    engine.handle(user, "tell me about FACHE")
+    for follow_up in ["is it worth it?", "how long does it take?"]:  # alone: other topics
+        assert titles(engine, user, follow_up) == [kb.entries["cert_fache"].title], follow_up
+    engine.handle(user, "what is the job outlook")
+    assert titles(engine, user, "is it stressful?") == [kb.entries["stress_balance"].title]
+
+
+def test_a_follow_up_the_classifier_puts_outside_the_field_is_declined(engine: Engine):
+    user = f"outside-{next(counter)}"
+    assert engine.handle(user, "how much do they make in california").matched
+    # every word is known ("schools", "kids", the city is California's), yet it is no question
+    # of this field: the thread's pay by state must not answer it
+    assert not engine.handle(user, "good schools in sacramento for my kids?").matched
+    assert engine.handle(user, "and in delaware?").matched
+
+
+def test_a_credential_named_alone_takes_the_detail_asked_of_the_last_one(
+    engine: Engine, kb: Knowledge
+):
+    user = f"swap-{next(counter)}"
+    engine.handle(user, "who issues the CMM?")
+    turn = engine.handle(user, "and the CPHQ?")
+    assert turn.replies[0].title == kb.entries["cert_cphq"].title
+    assert turn.replies[0].text == kb.entries["cert_cphq"].details[0].answer  # its issuer
+    engine.handle(user, "how do i keep my certification current")
+    engine.handle(user, "same for CMM?")
+    assert engine.store.user(user).context["detail"] == "renewal"
+
+
+def test_a_question_about_the_topic_that_nothing_else_reads_gets_the_topic(
+    engine: Engine, kb: Knowledge
+):
+    user = f"topic-{next(counter)}"
+    engine.handle(user, "what's the job outlook")
+    assert titles(engine, user, "until when?") == [kb.entries["outlook"].title]
+    engine.handle(user, "tell me about the CMPE")
+    # alone it is off-topic, and "cost" is a detail of a related association: "it" is the CMPE
+    assert titles(engine, user, "what does it cost?") == [kb.entries["cert_cmpe"].title]
+    engine.handle(user, "what's a typical day like")
+    assert titles(engine, user, "sounds stressful, is it?") == [kb.entries["stress_balance"].title]
+
+
+def test_two_questions_after_a_statement_get_two_answers(engine: Engine, kb: Knowledge):
+    user = f"story-{next(counter)}"
+    said = (
+        "I'm a nurse with 6 years experience. Do I need a masters to become a manager, "
+        "and how long would that take?"
+    )
+    assert titles(engine, user, said) == [
+        kb.entries["degree_needed"].title,
+        kb.entries["degree_length"].title,
+    ]
+    job = (
+        "I'm a front desk supervisor at a family medicine clinic and want to meet people in "
+        "the field. Which professional associations should I join?"
+    )
+    assert titles(engine, f"one-{next(counter)}", job) == [kb.entries["assoc_overview"].title]
+
+
+def test_that_after_a_tier_is_that_tier(engine: Engine, kb: Knowledge):
+    user = f"that-{next(counter)}"
+    engine.handle(user, "what does the career ladder look like")
+    engine.handle(user, "and the senior level?")
+    turn = engine.handle(user, "how many yrs is that")  # alone: how long the degrees take
+    assert turn.replies[0].title == kb.entries["career_ladder"].title
+    assert "7-15 years" in turn.plain()

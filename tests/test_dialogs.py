@@ -260,6 +260,21 @@ def test_a_typed_answer_is_taken_by_its_meaning(engine: Engine):
     assert engine.store.user(user).profile.get("years") == "y3_7"
 
 
+def test_a_typed_answer_no_word_of_which_names_an_option_is_taken_by_meaning(engine: Engine):
+    user = f"nearest-{next(counter)}"
+    engine.handle(user, "/certifications")
+    engine.handle(user, "a hospital")
+    for other in ["hello", "my dog is called Rex"]:  # no answer: the step stays open
+        engine.handle(user, other)
+        assert engine.store.user(user).dialog.step == "interest", other
+    engine.handle(user, "keeping patients safe")  # no option's word, the meaning of one
+    assert engine.store.user(user).profile.get("interest") == "quality"
+    engine.handle(user, "/degrees")
+    engine.handle(user, "high school")
+    engine.handle(user, "i'm an x-ray tech")
+    assert engine.store.user(user).profile.get("clinical") == "other_clinical"
+
+
 def test_words_after_not_are_not_what_the_answer_means(engine: Engine):
     user = f"negated-{next(counter)}"
     engine.handle(user, "walk me through licensing")

@@ -82,6 +82,7 @@ class Match:
     whole: bool = False  # the message asks for a whole topic ("both", "all the levels")
     numbers: list[str] = field(default_factory=list)  # figures it quotes: "$101,340" -> 101340
     said: list[str] = field(default_factory=list)  # its content words before the synonyms
+    outside: float = 0.0  # the classifier's probability that it is outside the field
 
     @property
     def intent(self) -> str | None:
@@ -271,7 +272,12 @@ class Matcher:
             return lexical
         if self._other_job(lexical.words):
             return Match(Outcome.OFF_TOPIC, lexical.ranked, lexical.words)
-        return self._semantic_match(self.semantic.classify(self.model_text(text)), lexical)
+        from bot.understanding.semantic import OOS
+
+        verdict = self.semantic.classify(self.model_text(text))
+        found = self._semantic_match(verdict, lexical)
+        found.outside = dict(verdict.ranked).get(OOS, 0.0)
+        return found
 
     def model_text(self, text: str) -> str:
         """The message as the classifier reads it: places spelled out as their state."""
