@@ -28,10 +28,11 @@ from telegram.ext import (
 )
 
 from bot.config import Settings, redact, webhook_problem
+from bot.database import StoreError
 from bot.engine import Engine
 from bot.knowledge import DataError, load
 from bot.logs import setup_logging
-from bot.store import Store, StoreError
+from bot.store import Store
 from bot.telegram import handlers
 from bot.telegram.context import (
     CONTEXT_TYPES,
