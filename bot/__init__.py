@@ -3,8 +3,8 @@
 import os
 
 # numpy's OpenBLAS would start a thread per core for the classifier's small products; on a
-# shared 2-core machine they wait on each other (a message's cosines: 12 ms instead of 1.7 ms).
-# Set before numpy is first imported; a deployment can still override it.
+# shared 2-core machine they wait on each other (measured in README.md, "Understanding,
+# semantic stage"). Set before numpy is first imported; a deployment can still override it.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 __version__ = "0.1.0"

@@ -233,7 +233,7 @@ class Answers:
             return Turn([self.texts.response("empty")], score=match.score)
         if match.outcome is Outcome.MEDICAL:
             return Turn([self.texts.response("medical")], score=match.score)
-        self.store.record_unanswered(user.id, text, match.outcome.value)
+        self.store.curation.record_unanswered(user.id, text, match.outcome.value)
         if match.outcome is Outcome.UNSURE:
             buttons = self._suggestions(match)
             if buttons:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from bot.charts import cache_folder
 from bot.config import ConfigError, Settings, redact
+from bot.database import StoreError
 from bot.knowledge import check, default_data_dir, load
 from bot.replies import Turn, valid_text
-from bot.store import StoreError
 from bot.understanding import ModelError
 
 

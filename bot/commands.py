@@ -133,7 +133,7 @@ class CoreCommands:
         """Record a helpful / not helpful vote."""
         if pressed.entry not in self.kb.entries:
             return None
-        self.store.record_feedback(user.id, pressed.entry, pressed.helpful)
+        self.store.curation.record_feedback(user.id, pressed.entry, pressed.helpful)
         return self._said("feedback_thanks")
 
     def resume(self, user: User, pressed: Resume) -> Turn | None:

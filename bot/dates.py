@@ -13,6 +13,7 @@ import re
 import zoneinfo
 from dataclasses import dataclass
 from functools import cache
+from string import Template
 
 from rapidfuzz import fuzz, process
 
@@ -95,7 +96,7 @@ DATE_ANCHORS = frozenset(
 # Whitespace, punctuation and quotes tolerated around what the user typed.
 _EDGES = " \t\r\n.,;:!?\"'`()[]{}<>\u00ab\u00bb\u201c\u201d\u2018\u2019"
 
-_UNREADABLE_DATE = 'I couldn\'t read that date. Try 2027-03-14, 14 March 2027 or "in 3 weeks".'
+_UNREADABLE_DATE = 'I couldn\'t read that date. Try $example_iso, $example_long or "in 3 weeks".'
 _UNREADABLE_TIME = "I couldn't read that time. Try 09:00, 9am or 21:30."
 _PAST = "That date is in the past."
 
@@ -195,7 +196,7 @@ def read_date(text: str, today: datetime.date) -> ParsedDate | MonthOnly:
     words = " ".join(typed.lower().replace(",", " ").split())
     parsed = _read_with_time(words, typed, today)
     if parsed is None:
-        raise UnreadableDate(_UNREADABLE_DATE)
+        raise UnreadableDate(Template(_UNREADABLE_DATE).substitute(examples(today)))
     limit = _latest(today)
     if isinstance(parsed, MonthOnly):
         first, last = parsed.first, parsed.last
@@ -385,6 +386,23 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
     if not datetime.MINYEAR <= year <= datetime.MAXYEAR:
         raise ValueError(f"year {year} is out of range")
     return datetime.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+def example_date(today: datetime.date) -> datetime.date:
+    """The date examples in replies show: the 14th of the month three months after ``today``'s,
+    so always ahead, and one way to read in every form (14 is no month)."""
+    return add_months(today.replace(day=1), 3).replace(day=14)
+
+
+def examples(today: datetime.date) -> dict[str, str]:
+    """:func:`example_date` in the forms replies show it, for ``$example_iso``,
+    ``$example_long`` and ``$example_us`` in a text."""
+    day = example_date(today)
+    return {
+        "example_iso": day.isoformat(),
+        "example_long": f"{day.day} {MONTHS[day.month - 1]} {day.year}",
+        "example_us": f"{day.month}/{day.day}/{day.year}",
+    }
 
 
 # --- dates ------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from bot.answers import Answers
 from bot.buttons import Answer, ButtonData, Change, FreshDialog, Resume, StartDialog, unpack
 from bot.commands import CoreCommands
 from bot.conversation import QUIET, Context
+from bot.database import StoreError
 from bot.dialogs import DialogRunner, InvalidAnswer
 from bot.errors import UserError
 from bot.features import Command, Feature, Press
@@ -29,7 +30,7 @@ from bot.notifications import Notification
 from bot.reminders.commands import ReminderCommands
 from bot.reminders.service import Reminders
 from bot.replies import Reply, Turn, dump_replies, short, valid_text
-from bot.store import Store, StoreError, User
+from bot.store import Store, User
 from bot.texts import Texts
 from bot.understanding import Matcher, build_matcher
 
@@ -152,7 +153,7 @@ class Engine:
                 if not turn.forgotten:
                     self.store.save(user)
                 if chat is not None and turn.replies:
-                    turn.owed = self.store.owe(user_id, chat, dump_replies(turn.replies))
+                    turn.owed = self.store.outbox.owe(user_id, chat, dump_replies(turn.replies))
         except StoreError:  # the store has logged why, once per outage
             return Turn([self.texts.response("error")])
         except Exception:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sys
 
-from bot.store import Store, StoreError
+from bot.database import StoreError
+from bot.store import Store
 
 # parents before children (notifications refer to reminders, asked_by to asked)
 TABLES: dict[str, tuple[str, ...]] = {

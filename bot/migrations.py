@@ -142,7 +142,7 @@ STEPS: list[Step] = [
     ALTER TABLE outbox ADD COLUMN claimed_until REAL;
     """),
     # 8: unanswered questions grouped (one row per question, ignoring case, with a count; its
-    # text and outcome the latest question's) and bounded (bot.store's MAX_UNANSWERED
+    # text and outcome the latest question's) and bounded (bot.curation's MAX_UNANSWERED
     # questions, MAX_ASKERS linked users each, for /export and /forget)
     Step("""
     CREATE TABLE asked (

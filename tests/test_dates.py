@@ -15,6 +15,8 @@ from bot.dates import (
     add_months,
     complete_month,
     describe_lead,
+    example_date,
+    examples,
     parse_date,
     parse_duration,
     parse_time,
@@ -26,7 +28,8 @@ from bot.dates import (
 )
 
 TODAY = date(2026, 11, 24)
-UNREADABLE = 'I couldn\'t read that date. Try 2027-03-14, 14 March 2027 or "in 3 weeks".'
+# its examples are dated from TODAY: the 14th, three months on
+UNREADABLE = 'I couldn\'t read that date. Try 2027-02-14, 14 February 2027 or "in 3 weeks".'
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -224,6 +227,16 @@ def test_unreadable_dates(text):
     with pytest.raises(DateError) as caught:
         parse_date(text, TODAY)
     assert str(caught.value) == UNREADABLE
+
+
+@pytest.mark.parametrize(
+    "today", [TODAY, date(2026, 12, 31), date(2027, 1, 31), date(2027, 2, 14), date(2028, 2, 29)]
+)
+def test_example_dates_are_ahead_of_today_and_read_back_as_themselves(today):
+    ahead = example_date(today)
+    assert today + timedelta(days=60) < ahead < today + timedelta(days=125)
+    for form in examples(today).values():
+        assert parse_date(form, today) == ParsedDate(ahead), form
 
 
 @pytest.mark.parametrize("text", ["2026-11-23", "23 November 2026", "1/1/2026", "03/14/99"])

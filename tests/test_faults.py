@@ -27,11 +27,13 @@ from ahead import NEXT_YEAR
 from botprocess import bare_env
 from test_telegram import USER, Running, bot_on_stand_in, reschedule, settled
 
-import bot.store
+import bot.database
 import bot.telegram.send
+from bot.curation import MAX_ASKERS, MAX_UNANSWERED
+from bot.database import StoreError
 from bot.engine import Engine
 from bot.knowledge import Knowledge
-from bot.store import MAX_ASKERS, MAX_UNANSWERED, Store, StoreError, User
+from bot.store import Store, User
 
 # --- a full disk, for real -------------------------------------------------------------------
 
@@ -60,7 +62,7 @@ def test_a_full_disk_is_reported_as_such_once_and_the_store_goes_on(
 ):
     """SQLite rolls back by itself after SQLITE_FULL; the store's own rollback must not then
     fail and hide the real error ("cannot rollback - no transaction is active")."""
-    monkeypatch.setattr(bot.store, "RECOVERED_AFTER", 0.2, raising=False)
+    monkeypatch.setattr(bot.database, "RECOVERED_AFTER", 0.2, raising=False)
     caplog.set_level(logging.INFO)
     store = Store(tmp_path / "bot.db")
     fill(store.db)
@@ -107,7 +109,7 @@ async def test_a_full_disk_gets_users_the_apology_logged_once_then_recovers(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ):
-    monkeypatch.setattr(bot.store, "RECOVERED_AFTER", 0.3, raising=False)
+    monkeypatch.setattr(bot.database, "RECOVERED_AFTER", 0.3, raising=False)
     caplog.set_level(logging.INFO)
     apology = kb.responses["error"].text
     async with small_pages_bot(kb, tmp_path) as running:
@@ -123,7 +125,7 @@ async def test_a_full_disk_gets_users_the_apology_logged_once_then_recovers(
         await asyncio.sleep(0.4)
         [answer] = await running.say("salary?")
         assert "Median salary" in (answer.text or "")
-        await settled(lambda: not running.engine.store.owed())  # its outbox row is gone
+        await settled(lambda: not running.engine.store.outbox.owed())  # its outbox row is gone
         fill(running.engine.store.db)
         [reply] = await running.say("what is fache", user=USER + 3)
         assert reply.text == apology
@@ -316,25 +318,25 @@ def test_unanswered_questions_are_grouped_and_bounded(tmp_path: Path):
     store = Store(tmp_path / "bot.db")
     with store.transaction():
         for user in range(3):
-            store.record_unanswered(
+            store.curation.record_unanswered(
                 str(user), ["How do I fly", "how do i fly", "HOW DO I FLY"][user], "off_topic"
             )
         for n in range(MAX_UNANSWERED + 200):
-            store.record_unanswered(str(100 + n), f"question number {n}", "off_topic")
-    top = store.top_unanswered(3)
+            store.curation.record_unanswered(str(100 + n), f"question number {n}", "off_topic")
+    top = store.curation.top_unanswered(3)
     assert top[0] == ("how do i fly", 3), "identical questions share one row with a count"
     rows = store.db.execute("SELECT count(*) FROM asked").fetchone()[0]
     assert rows == MAX_UNANSWERED
-    assert "question number 0" not in {t for t, _ in store.top_unanswered(MAX_UNANSWERED)}
-    assert "question number 1199" in {t for t, _ in store.top_unanswered(MAX_UNANSWERED)}
+    assert "question number 0" not in {t for t, _ in store.curation.top_unanswered(MAX_UNANSWERED)}
+    assert "question number 1199" in {t for t, _ in store.curation.top_unanswered(MAX_UNANSWERED)}
     links = store.db.execute("SELECT count(*) FROM asked_by").fetchone()[0]
     assert links <= MAX_UNANSWERED * MAX_ASKERS
     assert store.export("1")["unanswered_questions"] == ["HOW DO I FLY"]
     store.forget("1")
-    assert store.top_unanswered(1) == [("how do i fly", 2)], "the others asked it too"
+    assert store.curation.top_unanswered(1) == [("how do i fly", 2)], "the others asked it too"
     store.forget("0")
     store.forget("2")
-    assert "how do i fly" not in {t for t, _ in store.top_unanswered(MAX_UNANSWERED)}
+    assert "how do i fly" not in {t for t, _ in store.curation.top_unanswered(MAX_UNANSWERED)}
     store.close()
 
 
@@ -411,4 +413,5 @@ def test_a_lone_surrogate_from_any_channel_gets_the_usual_reply(engine: Engine, 
     turn = engine.handle("7", "\ud800 how do I become a pilot \udcff", update_id=1, chat="7")
     assert turn.plain() == engine.handle("8", "\ufffd how do I become a pilot \ufffd").plain()
     assert kb.responses["off_topic"].text.split("\n")[0][:40] in turn.plain()
-    assert engine.store.top_unanswered(1) == [("\ufffd how do i become a pilot \ufffd", 2)]
+    top = engine.store.curation.top_unanswered(1)
+    assert top == [("\ufffd how do i become a pilot \ufffd", 2)]

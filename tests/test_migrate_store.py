@@ -67,7 +67,7 @@ def test_sqlite_to_postgresql_and_back(tmp_path: Path, kb: Knowledge, pg_url: st
     assert sorted((n.id, n.user_id, n.fire_at) for n in moved.reminders.pending()) == (
         pending_before
     )
-    assert len(moved.store.owed()) == 1, "the reply still owed is still owed"
+    assert len(moved.store.outbox.owed()) == 1, "the reply still owed is still owed"
     assert (
         moved.handle("u1", f"/remind {NEXT_YEAR}-03-14 09:30 CMM exam", update_id=2).replies == []
     )

@@ -117,6 +117,7 @@ def test_two_readings_of_a_date_are_two_buttons(bot: Engine):
 def test_a_date_that_cannot_be_used_is_said_and_asked_again(bot: Engine):
     turn = bot.handle("e", "remind me about my exam on 30 February")
     assert "not a real date" in turn.plain() and "Which date?" in turn.plain()
+    assert "For example 2027-03-14, 14 March 2027, 3/14/2027" in turn.plain(), "dated from NOW"
     turn = bot.handle("e", "March 3")
     assert is_confirmation(turn) and "Wednesday 3 March 2027" in turn.plain()
 

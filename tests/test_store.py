@@ -13,7 +13,8 @@ from botprocess import bot_env, run_to_exit
 from pgserver import PgServer
 
 from bot import pgstore
-from bot.store import MIGRATIONS, Store, StoreError, User
+from bot.database import MIGRATIONS, StoreError
+from bot.store import Store, User
 
 TOKEN = "123456789:" + "A" * 35
 
@@ -74,15 +75,15 @@ def test_a_database_of_schema_3_upgrades_keeping_its_rows(store_location: str, b
     store = Store(store_location)
     try:
         assert store.execute("SELECT first_date FROM reminders").fetchall() == [("2030-01-31",)]
-        assert store.top_unanswered() == [("how do i fly", 3), ("pilot pay?", 1)]
+        assert store.curation.top_unanswered() == [("how do i fly", 3), ("pilot pay?", 1)]
         latest = store.execute("SELECT text, outcome FROM asked WHERE key = 'how do i fly'")
         assert latest.fetchall() == [("how do I FLY", "low")]
         assert store.export("1")["unanswered_questions"] == ["how do I FLY"]
         assert store.export("3")["unanswered_questions"] == ["pilot pay?"]
         counts = store.execute("SELECT user_id, n FROM asked_by ORDER BY user_id").fetchall()
         assert counts == [("1", 2), ("2", 1), ("3", 1)]
-        store.record_unanswered("4", "how do i fly", "off_topic")
-        assert store.top_unanswered(1) == [("how do i fly", 4)]
+        store.curation.record_unanswered("4", "how do i fly", "off_topic")
+        assert store.curation.top_unanswered(1) == [("how do i fly", 4)]
     finally:
         store.close()
 
@@ -135,8 +136,8 @@ def test_locked_database_names_the_path(tmp_path):
 @pytest.mark.both_backends
 def test_export_and_forget(store: Store):
     store.save(User("5", profile={"setting": "hospital"}))
-    store.record_feedback("5", "cert_fache", helpful=False)
-    store.record_unanswered("5", "how do i become a pilot", "off_topic")
+    store.curation.record_feedback("5", "cert_fache", helpful=False)
+    store.curation.record_unanswered("5", "how do i become a pilot", "off_topic")
     data = store.export("5")
     assert data["profile"] == {"setting": "hospital"}
     assert data["feedback"] == [{"entry": "cert_fache", "helpful": False}]

@@ -132,6 +132,9 @@ def button_data(call: Call) -> dict[str, str]:
 
 async def test_start_registers_commands_and_shows_the_menu(running: Running, kb: Knowledge):
     assert [c["command"] for c in running.api.commands] == [c for c, _ in PUBLIC_COMMANDS]
+    [remind] = [c["description"] for c in running.api.commands if c["command"] == "remind"]
+    ahead = dt.date.fromisoformat(remind.split("/remind ")[1].split()[0])
+    assert dt.date.today() + dt.timedelta(days=60) < ahead, "the example is dated at start-up"
     [menu] = await running.say("/start")
     labels = [b.label for b in kb.responses["start"].buttons]
     assert list(button_data(menu)) == labels

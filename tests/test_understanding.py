@@ -188,7 +188,7 @@ def test_feedback_buttons_are_recorded_per_entry(engine: Engine):
     unhelpful = next(b.data for b in turn.buttons if b.data.endswith(":0"))
     engine.press("fb", unhelpful)
     engine.press("fb2", unhelpful)
-    assert engine.store.unhelpful() == [("cert_fache", 2)]
+    assert engine.store.curation.unhelpful() == [("cert_fache", 2)]
 
 
 def test_a_word_near_a_health_word_is_not_taken_for_it():

@@ -7,6 +7,8 @@
 | ``repository.py`` | all reminder SQL, through the store's error mapping |
 | ``views.py`` | the reply text: confirmations, the list, the reminder message |
 | ``service.py`` | ``Reminders``, what channels call on ``engine.reminders`` |
+| ``message.py`` | a request's message as words: tokens, misspellings corrected, which are read |
+| ``when.py`` | what a request says of when: date, time, lead times, repetition (pure) |
 | ``request.py`` | a reminder request in plain words read into slots (pure) |
 | ``setup.py`` | a request or ``/remind`` through its questions and one confirmation to Save |
 | ``commands.py`` | ``/remind``, ``/reminders``, ``/timezone`` and their buttons, for the engine |

@@ -133,7 +133,7 @@ class ReminderCommands:
                 leads=rules.ONE_LINER_LEADS,
             )
         except UserError as exc:
-            usage = self.texts.response("remind_usage")
+            usage = self.texts.response("remind_usage", **dates.examples(self._today(user)))
             return Turn([Reply(f"{exc}\n\n{usage.text}")])
         return Turn([views.saved(saved)], matched=True, notifications=saved.notifications)
 
@@ -149,7 +149,8 @@ class ReminderCommands:
 
     def listing(self, user: User, arg: str = "") -> Turn:
         """``/reminders`` (and its button): the user's upcoming reminders."""
-        return Turn([views.listing(self.reminders.upcoming(user.id))], matched=True)
+        listing = views.listing(self.reminders.upcoming(user.id), self._today(user))
+        return Turn([listing], matched=True)
 
     def timezone(self, user: User, arg: str) -> Turn:
         """``/timezone [zone]``: say the zone, or set it and offer to move older reminders."""
@@ -195,7 +196,7 @@ class ReminderCommands:
         """Delete one of the user's reminders and show the list again."""
         if not self.reminders.delete(user.id, pressed.reminder):
             return None
-        listing = views.listing(self.reminders.upcoming(user.id))
+        listing = views.listing(self.reminders.upcoming(user.id), self._today(user))
         return Turn([self.texts.response("reminder_deleted"), listing], matched=True)
 
     def done(self, user: User, pressed: Done) -> Turn | None:

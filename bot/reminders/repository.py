@@ -3,7 +3,7 @@
 The store is the source of truth. A notification is ``pending`` until a channel reports that
 Telegram accepted it (``mark_sent``); channels schedule only what the store says is pending.
 Every statement goes through :meth:`Store.execute`, so a database failure is a
-:class:`~bot.store.StoreError` naming the file; every change is committed before a method
+:class:`~bot.database.StoreError` naming the file; every change is committed before a method
 returns. Methods that create notifications return them, for the caller to schedule.
 """
 

@@ -20,7 +20,7 @@ def clean_title(title: str, kind: str = "other", repeat: str = "none") -> str:
     """The title with its spaces squeezed; raises :class:`ReminderError` if it cannot be saved."""
     title = " ".join(title.split())
     if not title:
-        raise ReminderError("A reminder needs a title, e.g. /remind 2027-03-14 CMM exam")
+        raise ReminderError("A reminder needs a title, such as CMM exam.")
     if len(title) > MAX_TITLE:
         raise ReminderError(
             f"That title is {len(title)} characters long; please keep it under {MAX_TITLE}."

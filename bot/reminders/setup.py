@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from string import Template
 from zoneinfo import ZoneInfo
 
 from bot import dates
@@ -117,7 +118,9 @@ class ReminderSetup:
 
     def prompt_date(self, user: User, step: Step, asked: Reply) -> Reply:
         """The date question, for what the run knows: a month to complete, two readings, or the
-        reminder being changed (a button keeps its date)."""
+        reminder being changed (a button keeps its date). Its example dates are dated from the
+        user's today."""
+        asked.text = Template(asked.text).safe_substitute(dates.examples(self._now(user).date()))
         state = user.dialog
         if state is None:
             return asked

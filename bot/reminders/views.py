@@ -6,7 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from bot.buttons import ChangeWhen, DeleteReminder, Done, ListReminders, RenameReminder, Snooze
-from bot.dates import describe_lead
+from bot.dates import describe_lead, example_date
 from bot.knowledge import Knowledge
 from bot.reminders.models import KINDS, REPEATS, Notification, Reminder, Saved
 from bot.replies import Button, Reply, short
@@ -46,12 +46,13 @@ def saved(result: Saved, heading: str = "Saved") -> Reply:
     return Reply("\n".join(lines), title=title, buttons=[MY_REMINDERS])
 
 
-def listing(upcoming: list[tuple[Reminder, float | None]]) -> Reply:
-    """The user's upcoming reminders, each with change, rename and delete buttons."""
+def listing(upcoming: list[tuple[Reminder, float | None]], today: dt.date) -> Reply:
+    """The user's upcoming reminders, each with change, rename and delete buttons; with none,
+    how to set one (the example dated from ``today``, the user's)."""
     if not upcoming:
         return Reply(
             "You have no reminders. Set one with /remind, or in one line: "
-            "/remind 2027-03-14 09:00 CMM exam",
+            f"/remind {example_date(today).isoformat()} 09:00 CMM exam",
             title="Your reminders",
         )
     lines: list[str] = []

@@ -7,10 +7,12 @@ lives in the modules below it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from string import Template
 from urllib.parse import urlparse
 
 from telegram import BotCommand, Update
@@ -27,11 +29,13 @@ from telegram.ext import (
     filters,
 )
 
+from bot import dates
 from bot.config import Settings, redact, webhook_problem
+from bot.database import StoreError
 from bot.engine import Engine
 from bot.knowledge import DataError, load
 from bot.logs import setup_logging
-from bot.store import Store, StoreError
+from bot.store import Store
 from bot.telegram import handlers
 from bot.telegram.context import (
     CONTEXT_TYPES,
@@ -59,7 +63,7 @@ PUBLIC_COMMANDS = [
     ("certifications", "Which certification fits me"),
     ("degrees", "Which degree to get"),
     ("path", "My next career step"),
-    ("remind", "Set a reminder: /remind 2027-03-14 CMM exam"),
+    ("remind", "Set a reminder: /remind $example_iso CMM exam"),  # dated at start-up
     ("reminders", "My reminders"),
     ("timezone", "Set my time zone: /timezone Europe/Berlin"),
     ("export", "Everything stored about me"),
@@ -131,14 +135,16 @@ async def post_init(application: Application) -> None:  # type: ignore[type-arg]
     The command menu is cosmetic: if Telegram (or a Bot API server that lacks the method) refuses
     it, that is logged once and the bot serves anyway.
     """
-    commands = [BotCommand(c, d) for c, d in PUBLIC_COMMANDS]
+    svc = services_of(application)
+    today = dt.datetime.fromtimestamp(svc.engine.clock(), dt.UTC).date()
+    examples = dates.examples(today)
+    commands = [BotCommand(c, Template(d).substitute(examples)) for c, d in PUBLIC_COMMANDS]
     try:
         await application.bot.set_my_commands(commands)
     except TelegramError as exc:
         log.warning(
             "setMyCommands failed (%s); serving without the command menu", redact(str(exc))
         )
-    svc = services_of(application)
     svc.engine.store.prune_updates()
     svc.data_version = svc.engine.store.data_version()
     job_queue = application.job_queue

@@ -42,8 +42,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, Job, JobQueue
 
 from bot.config import redact
+from bot.database import DB_ERRORS, StoreError
 from bot.reminders import Notification
-from bot.store import DB_ERRORS, StoreError
 from bot.telegram.context import BotContext, Services, services_of
 from bot.telegram.render import render
 from bot.telegram.send import chat_gone, retry_delay, with_retries

@@ -14,10 +14,10 @@ from telegram.constants import ChatType
 from telegram.error import TelegramError
 
 from bot.config import redact
+from bot.database import StoreError
 from bot.engine import Engine
 from bot.knowledge import check, default_data_dir
 from bot.replies import Turn, split_text
-from bot.store import StoreError
 from bot.telegram.context import BotContext, Services
 from bot.telegram.outbox import send_turn
 from bot.telegram.render import html
@@ -95,9 +95,11 @@ async def admin_command(update: Update, context: BotContext) -> None:
 def report(engine: Engine) -> str:
     """The curators' report: frequent unanswered questions and answers marked unhelpful."""
     lines = ["Most frequent unanswered questions:"]
-    lines += [f"{n} x {text}" for text, n in engine.store.top_unanswered(15)] or ["(none)"]
+    lines += [f"{n} x {text}" for text, n in engine.store.curation.top_unanswered(15)] or [
+        "(none)"
+    ]
     lines += ["", "Answers marked not helpful:"]
-    lines += [f"{n} x {entry}" for entry, n in engine.store.unhelpful(15)] or ["(none)"]
+    lines += [f"{n} x {entry}" for entry, n in engine.store.curation.unhelpful(15)] or ["(none)"]
     return "\n".join(lines)
 
 

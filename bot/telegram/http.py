@@ -107,9 +107,11 @@ class AiohttpRequest(BaseRequest):
 
 
 def _given(value: object, default: float | None) -> float | None:
+    """A timeout python-telegram-bot passed: its own default, None (no limit) or seconds."""
     if value is BaseRequest.DEFAULT_NONE:
         return default
-    assert value is None or isinstance(value, int | float)
+    if value is not None and not isinstance(value, int | float):
+        raise TypeError(f"a timeout is a number of seconds or None, not {value!r}")
     return value
 
 

@@ -13,8 +13,8 @@ import logging
 from telegram.error import BadRequest, TelegramError
 
 from bot.config import redact
+from bot.database import StoreError
 from bot.replies import Reply, Turn, dump_replies, load_replies
-from bot.store import StoreError
 from bot.telegram.context import BotContext, Services
 from bot.telegram.delivery import schedule_new
 from bot.telegram.photos import send_picture
@@ -58,7 +58,7 @@ async def send_replies(
             raise
         log.warning("reply to chat %s not sent (%s); resending later", chat_id, redact(str(exc)))
         if sent:
-            svc.engine.store.still_owe(owed, dump_replies(replies[sent:]))
+            svc.engine.store.outbox.still_owe(owed, dump_replies(replies[sent:]))
         return
     finally:
         svc.owed_in_flight.discard(owed or 0)
@@ -75,7 +75,7 @@ def settle_now(svc: Services) -> None:
     """Forget the delivered replies now (every second, and when the bot stops)."""
     done, svc.settled = svc.settled, []
     try:
-        svc.engine.store.settle(done)
+        svc.engine.store.outbox.settle(done)
     except StoreError:  # resent later if the bot stops first: a duplicate, never a loss
         svc.settled += done  # (the store has logged why, once)
 
@@ -86,9 +86,9 @@ async def resend_owed(context: BotContext) -> None:
     job = context.job
     # the start-up job passes 0.0 (everything owed is from before); the retry job, nothing
     older_than = job.data if job is not None and isinstance(job.data, float) else RESEND_EVERY
-    for outbox_id, chat, data in svc.engine.store.owed(older_than):
+    for outbox_id, chat, data in svc.engine.store.outbox.owed(older_than):
         if outbox_id in svc.owed_in_flight or outbox_id in svc.settled:
             continue
-        if svc.engine.store.shared and not svc.engine.store.claim_owed(outbox_id):
+        if svc.engine.store.shared and not svc.engine.store.outbox.claim_owed(outbox_id):
             continue  # another replica is sending these (or was, less than a lease ago)
         await send_replies(context, int(chat), load_replies(data), outbox_id)

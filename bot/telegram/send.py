@@ -33,7 +33,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import AIORateLimiter
 
 from bot.config import redact
-from bot.store import DB_ERRORS, Store, StoreError
+from bot.database import DB_ERRORS, StoreError
+from bot.store import Store
 from bot.telegram.context import BotContext
 from bot.telegram.http import NotSent
 
