@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -307,7 +308,8 @@ def _judge_tour(
         )
         if not step:
             return "no tour to resume"
-        return None if any(step.ask in r.text for r in got.replies) else "step not offered again"
+        asked = _filled(step.ask)
+        return None if any(asked.search(r.text) for r in got.replies) else "step not offered again"
     meant = data.options.get(turn.option or "")
     if not meant:
         return f"no option of the tours means {turn.option!r}"
@@ -364,3 +366,10 @@ def eval_command(
         else:
             print(format_report(evaluate(engine, load_set(each)), show_misses))
     return 0
+
+
+def _filled(ask: str) -> re.Pattern[str]:
+    """A step's question as replies show it: each ``$placeholder`` (a date example the step
+    fills in when it asks) matches whatever it was filled with."""
+    parts = re.split(r"\$\w+", ask)
+    return re.compile(".+?".join(re.escape(part) for part in parts))
