@@ -12,6 +12,7 @@
 | ``when.py`` | what a request says of when: date, time, lead times, repetition (pure) |
 | ``request.py`` | a reminder request in plain words read into slots (pure) |
 | ``setup.py`` | a request or ``/remind`` through its questions and one confirmation to Save |
+| ``changes.py`` | ``/reminders``' Change date/time and Rename, through their dialogs |
 | ``commands.py`` | ``/remind``, ``/reminders``, ``/timezone`` and their buttons, for the engine |
 
 This package's ``__init__`` exports only the models (the notification type itself is in
