@@ -31,6 +31,7 @@ from bot.errors import UserError
 from bot.features import Feature
 from bot.knowledge import Knowledge
 from bot.reminders import rules, views
+from bot.reminders.changes import ReminderChanges
 from bot.reminders.models import DEFAULT_TIME, AlreadyDone
 from bot.reminders.service import Reminders
 from bot.reminders.setup import ReminderSetup, zone_of
@@ -73,6 +74,7 @@ class ReminderCommands:
         self.reader = reader
         self.clock = clock
         self.setup = ReminderSetup(reminders, kb, texts, dialogs, clock)
+        self.changes = ReminderChanges(reminders, kb, texts, dialogs)
 
     def feature(self) -> Feature:
         """Everything this module registers with the engine."""
@@ -89,14 +91,14 @@ class ReminderCommands:
                 SaveReminder: self.setup.save,
                 EditDraft: self.setup.edit,
                 PickDate: self.setup.pick_date,
-                ChangeWhen: self.setup.change_when,
-                RenameReminder: self.setup.rename,
+                ChangeWhen: self.changes.change_when,
+                RenameReminder: self.changes.rename,
             },
             validators={"date": self.setup.valid_date, "time": valid_time, "text": valid_title},
             actions={
                 "reminder": self.setup.confirm,
-                "reminder_when": self.setup.changed_when,
-                "reminder_rename": self.setup.renamed,
+                "reminder_when": self.changes.changed_when,
+                "reminder_rename": self.changes.renamed,
             },
             prompts={"date": self.setup.prompt_date},
             reads=self.setup.read,

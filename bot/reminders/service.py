@@ -1,8 +1,8 @@
 """``Reminders``: what channels and tests call on ``engine.reminders``.
 
-The repository's methods (``pending``, ``notification``, ``claim``, ``release``, ``recover``,
-``mark_sent``, ``pause_user``, ``snooze`` ...) plus the two that make replies: ``create`` (the
-confirmation) and ``message`` (the reminder message itself).
+The repository's and the occurrences' methods (``pending``, ``notification``, ``claim``,
+``release``, ``recover``, ``mark_sent``, ``pause_user``, ``snooze`` ...) plus the two that make
+replies: ``create`` (the confirmation) and ``message`` (the reminder message itself).
 
 New notifications come back where they are made: in the engine's :class:`~bot.replies.Turn`
 (``Turn.notifications``) and from ``mark_sent``; a delivering channel schedules them from there.
@@ -17,12 +17,12 @@ from typing import Any
 from bot.knowledge import Knowledge
 from bot.reminders import views
 from bot.reminders.models import LATE_AFTER, Notification
-from bot.reminders.repository import ReminderRepository
+from bot.reminders.occurrences import Occurrences
 from bot.replies import Reply
 from bot.store import Store
 
 
-class Reminders(ReminderRepository):
+class Reminders(Occurrences):
     """Reminders for exams, renewals and CEU deadlines: stored, listed, advanced, worded."""
 
     def __init__(self, store: Store, kb: Knowledge, clock: Callable[[], float] = time.time):

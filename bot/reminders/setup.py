@@ -9,7 +9,7 @@ kept at the step :data:`CONFIRM`, which is no step of the dialog (typed text is 
 or a new request, as outside any dialog).
 
 ``/reminders``' "Change date/time" and "Rename" run the ``reminder_when`` and ``reminder_rename``
-dialogs, which carry the reminder's id and change only the presser's own reminder.
+dialogs (in :mod:`bot.reminders.changes`); their date question is this module's.
 """
 
 from __future__ import annotations
@@ -23,10 +23,8 @@ from zoneinfo import ZoneInfo
 from bot import dates
 from bot.buttons import (
     Change,
-    ChangeWhen,
     EditDraft,
     PickDate,
-    RenameReminder,
     SaveReminder,
     StartDialog,
 )
@@ -74,7 +72,7 @@ class Draft:
 
 
 class ReminderSetup:
-    """Reads requests, words the set-up's questions, confirms, saves, changes and renames."""
+    """Reads requests, words the date question, confirms, changes the draft and saves it."""
 
     def __init__(
         self,
@@ -206,7 +204,7 @@ class ReminderSetup:
             title=title,
             kind=kind,
             entry=entry.id if entry else None,
-            day=_slot_date(slots),
+            day=slot_date(slots),
             at=dt.time.fromisoformat(at) if ":" in at else DEFAULT_TIME,
             leads=leads,
             repeat=slots.get("repeat", "none"),
@@ -286,57 +284,6 @@ class ReminderSetup:
             return None
         return Turn([said, self.dialogs.question(user, *found)], matched=True)
 
-    # --- changing a saved reminder --------------------------------------------------------------
-
-    def change_when(self, user: User, pressed: ChangeWhen) -> Turn | None:
-        """/reminders' "Change date/time": ask the new date and time."""
-        return self._start_on(user, pressed.reminder, WHEN)
-
-    def rename(self, user: User, pressed: RenameReminder) -> Turn | None:
-        """/reminders' "Rename": ask the new name."""
-        return self._start_on(user, pressed.reminder, RENAME)
-
-    def _start_on(self, user: User, reminder_id: int, dialog_id: str) -> Turn | None:
-        reminder = self.reminders.owned(user.id, reminder_id)
-        dialog = self.kb.dialogs.get(dialog_id)
-        if reminder is None or dialog is None:
-            return None  # another's reminder (a forged id), or one deleted since
-        turn = self.dialogs.start(user, dialog, slots={REMINDER: str(reminder.id)})
-        if dialog_id == RENAME:
-            turn.replies.insert(0, Reply(f"Renaming: {reminder.title} ({reminder.when()})"))
-        return turn
-
-    def changed_when(self, user: User, slots: dict[str, str]) -> Turn:
-        """The end of ``reminder_when``: move the reminder, its messages recomputed."""
-        at = slots.get("time", "")
-        try:
-            saved = self.reminders.reschedule(
-                user.id,
-                _reminder_id(slots),
-                _slot_date(slots),
-                dt.time.fromisoformat(at) if ":" in at else DEFAULT_TIME,
-            )
-        except UserError as exc:
-            return Turn([Reply(f"I could not change that reminder: {exc}")])
-        if saved is None:
-            return Turn([self.texts.response("stale_button")])
-        return Turn(
-            [views.saved(saved, heading="Changed")],
-            matched=True,
-            notifications=saved.notifications,
-        )
-
-    def renamed(self, user: User, slots: dict[str, str]) -> Turn:
-        """The end of ``reminder_rename``: the reminder's new title."""
-        try:
-            renamed = self.reminders.rename(user.id, _reminder_id(slots), slots.get("title", ""))
-        except UserError as exc:
-            return Turn([Reply(f"I could not rename that reminder: {exc}")])
-        if renamed is None:
-            return Turn([self.texts.response("stale_button")])
-        reply = Reply(f"Renamed: {renamed.title}, {renamed.when()}", buttons=[views.MY_REMINDERS])
-        return Turn([reply], matched=True)
-
 
 def prefill(request: ReminderRequest, now: dt.datetime) -> tuple[dict[str, str], list[str]]:
     """The set-up run's slots from a request read at ``now`` (aware, in the user's zone), and
@@ -393,15 +340,9 @@ def _day(day: dt.date) -> str:
     return f"{day:%a} {day.day} {day:%b %Y}"
 
 
-def _slot_date(slots: dict[str, str]) -> dt.date:
+def slot_date(slots: dict[str, str]) -> dt.date:
+    """The date a run's answers hold; :class:`ReminderError` if its date step was skipped."""
     try:
         return dt.date.fromisoformat(slots.get("date", ""))
     except ValueError:  # only the date step fills it, always as ISO: a run that skipped it
         raise ReminderError("it has no date. Please start again and type one.") from None
-
-
-def _reminder_id(slots: dict[str, str]) -> int:
-    value = slots.get(REMINDER, "")
-    if not value.isascii() or not value.isdigit():  # a run started by a forged d: button
-        raise ReminderError("I don't know which reminder that is. Open /reminders and try again.")
-    return int(value)
