@@ -123,6 +123,7 @@ class Matcher:
         places = {w for p in lexicon.places for w in utils.default_process(p).split()}
         self._synonyms = _synonym_rule(lexicon.synonyms)
         self._place_names = _place_rule(lexicon.synonyms, places)
+        self._spell_out = _phrase_rule(_variants(lexicon.spelled_out))
         lexicon_words = {
             w
             for phrase in [*lexicon.synonyms, *(v for vs in lexicon.synonyms.values() for v in vs)]
@@ -274,8 +275,10 @@ class Matcher:
         return self._semantic_match(self.semantic.classify(self.model_text(text)), lexical)
 
     def model_text(self, text: str) -> str:
-        """The message as the classifier reads it: places spelled out as their state."""
-        return self._place_names(text)
+        """The message as the classifier reads it: places spelled out as their state, and
+        texting shorthand as its words ("how 2 become a hsm" -> "how to become a health
+        services manager")."""
+        return self._spell_out(self._place_names(text))
 
     def _medical(self, text: str, lexical: Match) -> Match:
         """A medical word does not make a health question when the classifier is sure of a
@@ -518,6 +521,16 @@ def _place_rule(synonyms: dict[str, list[str]], places: set[str]) -> Callable[[s
         for variant in variants:
             if variant.lower() != name:
                 table[variant.lower()] = name
+    return _phrase_rule(table)
+
+
+def _variants(spelled: dict[str, list[str]]) -> dict[str, str]:
+    """Each variant (lowercase) to the phrase it stands for."""
+    return {v.lower(): phrase for phrase, variants in spelled.items() for v in variants}
+
+
+def _phrase_rule(table: dict[str, str]) -> Callable[[str], str]:
+    """Replace the table's phrases in the user's own text: case-insensitive, whole words."""
     if not table:
         return lambda text: text
     keys = sorted(table, key=len, reverse=True)
