@@ -302,6 +302,7 @@ class Matcher:
             and prob >= SEMANTIC_CONFIDENT
             and verdict.margin >= SEMANTIC_MARGIN
             and verdict.nearest.get(top, 0.0) >= NEAREST_COSINE
+            and not _nearer_off_topic(verdict, top)
         )
 
     @staticmethod
@@ -364,6 +365,7 @@ class Matcher:
             and lexical.score >= AGREE_SCORE
             and prob >= AGREE_PROB
             and near >= UNSURE_COSINE
+            and not _nearer_off_topic(verdict, top)
         ):
             return Match(Outcome.CONFIDENT, ranked, lexical.words)  # both rank it first
         if prob >= SEMANTIC_UNSURE and near >= UNSURE_COSINE:
@@ -455,6 +457,15 @@ SUFFIXES = (
     ("er", ""),
     ("ers", ""),
 )
+
+
+def _nearer_off_topic(verdict: Verdict, intent: str) -> bool:
+    """Whether an off-topic example is at least as close to the message as any of ``intent``'s:
+    then the classifier's lead is not trusted ("my real estate license in California": the
+    licence intents win the vote, but a negative example is the closest phrase)."""
+    from bot.understanding.semantic import OOS
+
+    return verdict.nearest.get(OOS, 0.0) >= verdict.nearest.get(intent, 0.0)
 
 
 def join_figures(text: str) -> str:
