@@ -250,6 +250,19 @@ def test_a_state_by_its_code_or_big_city_gets_that_states_figure(
     assert _detail(kb, "pay_states", state) in turn.plain()
 
 
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("how 2 get a job as an hsm", "become_steps"),
+        ("wat do u think r the pros n cons of being a hcm", "pros_cons"),
+        ("how many yrs of exp b4 i can be a hsm", "experience_years"),
+    ],
+)
+def test_texting_shorthand_is_understood(engine: Engine, question: str, intent: str):
+    turn = engine.handle("w7", question)
+    assert turn.matched and turn.intent == intent, (turn.intent, turn.score)
+
+
 def test_what_about_ct_after_a_salary_question_uses_the_context(engine: Engine, kb: Knowledge):
     engine.handle("w6", "what's the median salary for this job?")
     turn = engine.handle("w6", "what about CT")
