@@ -342,6 +342,8 @@ class LexiconFile(Strict):
     roles: list[str] = []
     compare: list[str] = []  # words that make an unsure question a comparison ("fache vs cmm")
     whole_topic: list[str] = []  # words asking for a whole topic, not one detail ("both", "all")
+    # what the semantic model reads for a texting shorthand or acronym it does not know ("hsm")
+    spelled_out: dict[str, list[str]] = {}
 
 
 Phrase = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+( [a-z0-9]+)*$", max_length=80)]

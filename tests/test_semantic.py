@@ -131,11 +131,13 @@ def test_bad_input_gets_a_sensible_reply_within_the_cost(engine: Engine, kb: Kno
     assert engine.handle("emoji-q", BAD_INPUT["emoji after a question"]).intent == "pay_median"
 
 
-def test_the_model_reads_words_not_an_emoji_flood():
+def test_the_model_reads_words_not_an_emoji_flood_or_markup():
     from bot.understanding.semantic import MODEL_CHARS, model_text
 
     assert model_text("salary? " + "🙏" * 2000) == "salary?"
     assert len(model_text("word " * 5000)) <= MODEL_CHARS
+    assert model_text("<b>what is an mha</b>") == "what is an mha"
+    assert model_text("is 3 < 5 years?") == "is 3 5 years?"
 
 
 def test_a_corrupt_or_missing_model_stops_run_with_one_named_line(tmp_path: Path):

@@ -37,12 +37,12 @@ def test_labelled_set_accuracy_and_rejection(engine: Engine, kb: Knowledge):
     assert len(in_scope) >= 250 and len(examples) - len(in_scope) >= 50
     assert_no_copies(kb, examples)
     report = evaluate(engine, examples)
-    # floors at what is measured (README "Understanding"): 97.2%, 97.0%, 1.1%, 95.7%
-    assert report.accuracy >= 0.97, f"top-1 accuracy {report.accuracy:.1%}"
-    assert report.rejection >= 0.96, f"off-topic rejection {report.rejection:.1%}"
+    # floors at what is measured (README "Understanding"): 97.2%, 98.5%, 0.7%, 96.1%
+    assert report.accuracy >= 0.971, f"top-1 accuracy {report.accuracy:.1%}"
+    assert report.rejection >= 0.984, f"off-topic rejection {report.rejection:.1%}"
     # when unsure the bot asks; a confident wrong answer must stay rare
-    assert report.wrong_rate <= 0.011, f"answered wrong {report.wrong_rate:.1%}"
-    assert report.answered >= 0.955, f"answered outright {report.answered:.1%}"
+    assert report.wrong_rate <= 0.008, f"answered wrong {report.wrong_rate:.1%}"
+    assert report.answered >= 0.96, f"answered outright {report.answered:.1%}"
 
 
 def test_realistic_set_of_strangers_questions(engine: Engine, kb: Knowledge):
@@ -62,12 +62,11 @@ def test_realistic_set_of_strangers_questions(engine: Engine, kb: Knowledge):
     assert kinds.count("short") >= 0.10 * len(in_scope)
     assert_no_copies(kb, examples)
     report = evaluate(engine, examples)
-    # floors at what is measured (README "Understanding"): 83.3% right, 95.9% rejected, 5.6%
-    # wrong. main measured 6.0% wrong before this (its 5% ceiling had stopped holding once the
-    # conversations work merged); 5.6% is 13 of 233, the ceiling is that
-    assert report.answered >= 0.83, f"answered right {report.answered:.1%}"
-    assert report.rejection >= 0.955, f"off-topic rejection {report.rejection:.1%}"
-    assert report.wrong_rate <= 0.056, f"answered wrong {report.wrong_rate:.1%}"
+    # floors at what is measured (README "Understanding"): 84.7% right (221 of 261), 98.6%
+    # rejected (73 of 74), 5.0% wrong (13 of 261)
+    assert report.answered >= 0.846, f"answered right {report.answered:.1%}"
+    assert report.rejection >= 0.986, f"off-topic rejection {report.rejection:.1%}"
+    assert report.wrong_rate <= 0.050, f"answered wrong {report.wrong_rate:.1%}"
 
 
 @pytest.mark.parametrize(
@@ -248,6 +247,19 @@ def test_a_state_by_its_code_or_big_city_gets_that_states_figure(
     turn = engine.handle("w5", question)
     assert turn.matched, (turn.intent, turn.score)
     assert _detail(kb, "pay_states", state) in turn.plain()
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("how 2 get a job as an hsm", "become_steps"),
+        ("wat do u think r the pros n cons of being a hcm", "pros_cons"),
+        ("how many yrs of exp b4 i can be a hsm", "experience_years"),
+    ],
+)
+def test_texting_shorthand_is_understood(engine: Engine, question: str, intent: str):
+    turn = engine.handle("w9", question)
+    assert turn.matched and turn.intent == intent, (turn.intent, turn.score)
 
 
 def test_what_about_ct_after_a_salary_question_uses_the_context(engine: Engine, kb: Knowledge):

@@ -124,6 +124,7 @@ class Matcher:
         places = {w for p in lexicon.places for w in utils.default_process(p).split()}
         self._synonyms = _synonym_rule(lexicon.synonyms)
         self._place_names = _place_rule(lexicon.synonyms, places)
+        self._spell_out = _phrase_rule(_variants(lexicon.spelled_out))
         lexicon_words = {
             w
             for phrase in [*lexicon.synonyms, *(v for vs in lexicon.synonyms.values() for v in vs)]
@@ -280,8 +281,10 @@ class Matcher:
         return found
 
     def model_text(self, text: str) -> str:
-        """The message as the classifier reads it: places spelled out as their state."""
-        return self._place_names(text)
+        """The message as the classifier reads it: places spelled out as their state, and
+        texting shorthand as its words ("how 2 become a hsm" -> "how to become a health
+        services manager")."""
+        return self._spell_out(self._place_names(text))
 
     def _medical(self, text: str, lexical: Match) -> Match:
         """A medical word does not make a health question when the classifier is sure of a
@@ -305,6 +308,7 @@ class Matcher:
             and prob >= SEMANTIC_CONFIDENT
             and verdict.margin >= SEMANTIC_MARGIN
             and verdict.nearest.get(top, 0.0) >= NEAREST_COSINE
+            and not _nearer_off_topic(verdict, top)
         )
 
     @staticmethod
@@ -367,6 +371,7 @@ class Matcher:
             and lexical.score >= AGREE_SCORE
             and prob >= AGREE_PROB
             and near >= UNSURE_COSINE
+            and not _nearer_off_topic(verdict, top)
         ):
             return Match(Outcome.CONFIDENT, ranked, lexical.words)  # both rank it first
         if prob >= SEMANTIC_UNSURE and near >= UNSURE_COSINE:
@@ -460,6 +465,15 @@ SUFFIXES = (
 )
 
 
+def _nearer_off_topic(verdict: Verdict, intent: str) -> bool:
+    """Whether an off-topic example is at least as close to the message as any of ``intent``'s:
+    then the classifier's lead is not trusted ("my real estate license in California": the
+    licence intents win the vote, but a negative example is the closest phrase)."""
+    from bot.understanding.semantic import OOS
+
+    return verdict.nearest.get(OOS, 0.0) >= verdict.nearest.get(intent, 0.0)
+
+
 def join_figures(text: str) -> str:
     """Keep a figure's digits together through punctuation stripping: "$101,340" -> "101340"."""
     return FIGURE.sub("", text)
@@ -524,6 +538,16 @@ def _place_rule(synonyms: dict[str, list[str]], places: set[str]) -> Callable[[s
         for variant in variants:
             if variant.lower() != name:
                 table[variant.lower()] = name
+    return _phrase_rule(table)
+
+
+def _variants(spelled: dict[str, list[str]]) -> dict[str, str]:
+    """Each variant (lowercase) to the phrase it stands for."""
+    return {v.lower(): phrase for phrase, variants in spelled.items() for v in variants}
+
+
+def _phrase_rule(table: dict[str, str]) -> Callable[[str], str]:
+    """Replace the table's phrases in the user's own text: case-insensitive, whole words."""
     if not table:
         return lambda text: text
     keys = sorted(table, key=len, reverse=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import sys
 import unicodedata
 from dataclasses import dataclass
@@ -196,15 +197,19 @@ class Semantic:
 
 
 MODEL_CHARS = 1000  # more than 128 tokens of English: the model never reads further
+MARKUP = re.compile(r"</?[a-z][a-z0-9]*\s*/?>", re.IGNORECASE)  # a pasted tag: <b>, </i>, <br/>
 
 
 def model_text(text: str) -> str:
-    """What the model reads of a message: its words, without emoji and other symbols.
+    """What the model reads of a message: its words, without emoji, other symbols and markup.
 
     The tokenizer maps an emoji to an unknown token, so a flood of them would fill the 128
-    tokens the model reads and push the words out; the user's message itself is unchanged.
+    tokens the model reads and push the words out; a tag's name is no word of the question
+    ("<b>what is an mha</b>" read as "b what is an mha b" looks like "a or b"). The user's
+    message itself is unchanged.
     """
-    kept = "".join(" " if unicodedata.category(c)[0] in "SC" else c for c in text[:MODEL_CHARS])
+    text = MARKUP.sub(" ", text[:MODEL_CHARS])
+    kept = "".join(" " if unicodedata.category(c)[0] in "SC" else c for c in text)
     return " ".join(kept.split())
 
 
