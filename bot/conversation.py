@@ -28,7 +28,7 @@ SHORT_PAIR = 4  # words: "X and Y?" this short asks about both (when both are un
 FOLLOW_UP_WORDS = 6  # content words: a longer message stands on its own
 # the classifier's probability of "out of scope" from which a short message stands on its own
 # however much it shares with the thread: the shared words are no reason to answer it
-SURELY_OUTSIDE = 0.9
+SURELY_OUTSIDE = 0.95
 
 
 class Context(BaseModel):

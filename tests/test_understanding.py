@@ -128,6 +128,16 @@ def test_salary_then_a_state_uses_the_context(engine: Engine, kb: Knowledge):
     assert "110,955" in turn.plain()
 
 
+def test_which_associations_to_join_gets_the_list_not_the_fees(engine: Engine):
+    whole = engine.handle(
+        "u9", "Which professional associations should a healthcare manager join?"
+    )
+    assert all(name in whole.plain() for name in ("ACHE", "MGMA", "HFMA"))
+    assert "don't give membership fees" not in whole.plain()
+    fees = engine.handle("u10", "what are ACHE's membership fees?")
+    assert "fees" in fees.plain()
+
+
 def test_fache_then_how_do_i_keep_it(engine: Engine, kb: Knowledge):
     engine.handle("u3", "tell me about fache")
     turn = engine.handle("u3", "how do I keep it?")
