@@ -268,7 +268,7 @@ class Matcher:
         if self.semantic is None or lexical.outcome is Outcome.EMPTY:
             return lexical
         if lexical.outcome is Outcome.MEDICAL:
-            return self._medical(text, lexical)
+            return self._medical(self.semantic, text, lexical)
         if lexical.outcome is Outcome.CONFIDENT and lexical.score >= NEAR_COPY:
             return lexical
         if self._other_job(lexical.words):
@@ -286,12 +286,11 @@ class Matcher:
         services manager")."""
         return self._spell_out(self._place_names(text))
 
-    def _medical(self, text: str, lexical: Match) -> Match:
+    def _medical(self, semantic: Semantic, text: str, lexical: Match) -> Match:
         """A medical word does not make a health question when the classifier is sure of a
         topic of this field ("a front desk job at a family medicine clinic: which groups
         should I join?"); anything less sure keeps the "not medical advice" redirect."""
-        assert self.semantic is not None
-        verdict = self.semantic.classify(self.model_text(text))
+        verdict = semantic.classify(self.model_text(text))
         if self._sure(verdict):
             ranked = [(c, p) for c, p in verdict.ranked if c in self.pooled]
             return Match(Outcome.CONFIDENT, ranked, lexical.words)
