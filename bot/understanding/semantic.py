@@ -297,7 +297,7 @@ def problems(kb: Knowledge) -> list[Problem]:
     try:
         if not model.is_file():
             return [Problem(model, 1, "embedding model file not found")]
-        Embedder(model)  # a corrupt graph fails here, naming the file
+        emb = Embedder(model)  # a corrupt graph fails here, naming the file
         digest = file_digest(model)
     except ModelError as exc:
         return [Problem(model, 1, str(exc).removeprefix(f"{model}: "))]
@@ -312,7 +312,7 @@ def problems(kb: Knowledge) -> list[Problem]:
         return [Problem(path, 1, str(exc).split(": ", 1)[-1])]
     if classifier.key != artifact_key(kb, digest):
         return [Problem(path, 1, f"classifier artifact is stale ({BUILD})")]
-    if drift := vector_drift(classifier, Embedder(model)):
+    if drift := vector_drift(classifier, emb):
         return [Problem(path, 1, f"classifier artifact: {drift} ({BUILD})")]
     return []
 
