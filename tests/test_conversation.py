@@ -30,6 +30,12 @@ def titles(engine: Engine, user: str, text: str) -> list[str | None]:
     return [r.title for r in engine.handle(user, text).replies]
 
 
+def after(engine: Engine, user: str, first: str, then: str) -> list[str | None]:
+    """The titles ``then`` gets as the follow-up of ``first``."""
+    engine.handle(user, first)
+    return titles(engine, user, then)
+
+
 def test_a_state_after_licensing_is_that_states_licensing(engine: Engine, kb: Knowledge):
     user = f"lic-{next(counter)}"
     engine.handle(user, "nursing home administrator license requirements")
@@ -180,10 +186,14 @@ def test_a_message_naming_two_associations_answers_each(engine: Engine, kb: Know
 
 def test_the_one_a_message_picks_from_the_last_answers_list(engine: Engine, kb: Knowledge):
     user = f"pick-{next(counter)}"
-    engine.handle(user, "which certifications do managers usually get?")
-    assert titles(engine, user, "no wait, the quality one") == [kb.entries["cert_cphq"].title]
-    engine.handle(user, "what kinds of health services managers are there")
-    assert titles(engine, user, "the nursing home one?") == [kb.entries["type_nha"].title]
+    certs = after(
+        engine, user, "which certifications do managers usually get?", "no wait, the quality one"
+    )
+    assert certs == [kb.entries["cert_cphq"].title]
+    kinds = after(
+        engine, user, "what kinds of health services managers are there", "the nursing home one?"
+    )
+    assert kinds == [kb.entries["type_nha"].title]
 
 
 def test_a_question_word_alone_asks_about_the_topic_in_play(engine: Engine, kb: Knowledge):
@@ -235,13 +245,16 @@ def test_a_question_about_the_topic_that_nothing_else_reads_gets_the_topic(
     engine: Engine, kb: Knowledge
 ):
     user = f"topic-{next(counter)}"
-    engine.handle(user, "what's the job outlook")
-    assert titles(engine, user, "until when?") == [kb.entries["outlook"].title]
-    engine.handle(user, "tell me about the CMPE")
+    assert after(engine, user, "what's the job outlook", "until when?") == [
+        kb.entries["outlook"].title
+    ]
     # alone it is off-topic, and "cost" is a detail of a related association: "it" is the CMPE
-    assert titles(engine, user, "what does it cost?") == [kb.entries["cert_cmpe"].title]
-    engine.handle(user, "what's a typical day like")
-    assert titles(engine, user, "sounds stressful, is it?") == [kb.entries["stress_balance"].title]
+    assert after(engine, user, "tell me about the CMPE", "what does it cost?") == [
+        kb.entries["cert_cmpe"].title
+    ]
+    assert after(engine, user, "what's a typical day like", "sounds stressful, is it?") == [
+        kb.entries["stress_balance"].title
+    ]
 
 
 def test_two_questions_after_a_statement_get_two_answers(engine: Engine, kb: Knowledge):
